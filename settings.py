@@ -1,0 +1,129 @@
+"""One frozen Settings object, read from the environment; the embedded default needs nothing set."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("volunteer.settings")
+
+DEFAULT_DATA_DIR = "var"
+
+
+def database_url(env: Mapping[str, str] = os.environ) -> str:
+    """DATABASE_URL, or an SQLite file in the data directory (the embedded default)."""
+    url = env.get("DATABASE_URL", "").strip()
+    if url:
+        return url
+    data_dir = Path(env.get("DATA_DIR", DEFAULT_DATA_DIR))
+    return f"sqlite:///{data_dir / 'volunteer.sqlite3'}"
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite:")
+
+
+def sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    production: bool
+    # (key id, secret); the first one signs, all of them verify, so keys rotate without logouts.
+    jwt_keys: tuple[tuple[str, bytes], ...]
+    pii_key: bytes
+    pii_hash_key: bytes
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    wechat_appid: str = "wx-dev-appid"
+    wechat_secret: str = "wx-dev-secret"
+    wechat_jscode2session_url: str = "https://api.weixin.qq.com/sns/jscode2session"
+    wechat_timeout_s: float = 5.0
+    min_volunteer_age: int = 14
+    adult_age: int = 18
+    timezone: str = "Asia/Shanghai"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def sqlite(self) -> bool:
+        return is_sqlite(self.database_url)
+
+
+def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
+    """Read the environment; outside production, fill missing secrets from (or into) a private file."""
+    production = env.get("APP_ENV", "development") == "production"
+    stored = _secrets(env, production)
+    return Settings(
+        database_url=database_url(env),
+        redis_url=env.get("REDIS_URL") or None,
+        production=production,
+        jwt_keys=_parse_jwt_keys(stored["JWT_KEYS"]),
+        pii_key=_b64_key(stored["PII_KEY"], "PII_KEY"),
+        pii_hash_key=_b64_key(stored["PII_HASH_KEY"], "PII_HASH_KEY"),
+        access_token_ttl_s=int(env.get("ACCESS_TOKEN_TTL_S", 900)),
+        refresh_token_ttl_s=int(env.get("REFRESH_TOKEN_TTL_S", 30 * 24 * 3600)),
+        wechat_appid=env.get("WECHAT_APPID", "wx-dev-appid"),
+        wechat_secret=env.get("WECHAT_SECRET", "wx-dev-secret"),
+        wechat_jscode2session_url=env.get(
+            "WECHAT_JSCODE2SESSION_URL", "https://api.weixin.qq.com/sns/jscode2session"
+        ),
+        wechat_timeout_s=float(env.get("WECHAT_TIMEOUT_S", 5.0)),
+        min_volunteer_age=int(env.get("MIN_VOLUNTEER_AGE", 14)),
+    )
+
+
+_SECRET_NAMES = ("JWT_KEYS", "PII_KEY", "PII_HASH_KEY")
+
+
+def _secrets(env: Mapping[str, str], production: bool) -> dict[str, str]:
+    given = {name: env[name] for name in _SECRET_NAMES if env.get(name)}
+    missing = [name for name in _SECRET_NAMES if name not in given]
+    if not missing:
+        return given
+    if production:
+        raise RuntimeError(f"APP_ENV=production needs these settings: {', '.join(missing)}")
+    path = Path(env.get("SECRETS_FILE") or Path(env.get("DATA_DIR", DEFAULT_DATA_DIR)) / "secrets.json")
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+    else:
+        stored = generate_secrets()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(stored, f)
+        log.warning("Generated development secrets in %s; keep it with the database, never commit it", path)
+    return {**stored, **given}
+
+
+def generate_secrets() -> dict[str, str]:
+    return {
+        "JWT_KEYS": f"k{secrets.token_hex(4)}:{secrets.token_urlsafe(32)}",
+        "PII_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "PII_HASH_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
+def _parse_jwt_keys(raw: str) -> tuple[tuple[str, bytes], ...]:
+    keys = []
+    for part in raw.split(","):
+        kid, sep, secret = part.strip().partition(":")
+        if not sep or not kid or len(secret) < 32:
+            raise RuntimeError("JWT_KEYS must be 'kid:secret[,kid:secret...]' with secrets of 32+ characters")
+        keys.append((kid, secret.encode()))
+    return tuple(keys)
+
+
+def _b64_key(raw: str, name: str) -> bytes:
+    key = base64.urlsafe_b64decode(raw.encode())
+    if len(key) != 32:
+        raise RuntimeError(f"{name} must be 32 bytes, url-safe base64 encoded")
+    return key
