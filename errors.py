@@ -108,7 +108,6 @@ BIRTH_DATE_REQUIRED = _code("BIRTH_DATE_REQUIRED", 422, "请填写出生日期�
 UNDER_MINIMUM_AGE = _code("UNDER_MINIMUM_AGE", 422, "未达到志愿者注册的最低年龄")
 GUARDIAN_CONSENT_REQUIRED = _code("GUARDIAN_CONSENT_REQUIRED", 422, "未满18周岁须由监护人同意后注册")
 CONSENT_REQUIRED = _code("CONSENT_REQUIRED", 422, "代为登记须记录本人同意")
-CATEGORY_UNKNOWN = _code("CATEGORY_UNKNOWN", 422, "服务类别不在允许范围内")
 
 
 def error_catalog_markdown() -> str:

@@ -15,7 +15,6 @@ from piccolo.columns import (
     Boolean,
     Date,
     ForeignKey,
-    Integer,
     Serial,
     Text,
     Timestamptz,
@@ -92,8 +91,6 @@ class Account(Table):
     password_hash = Text(null=True, default=None)
     wechat_openid = Varchar(length=64, null=True, default=None, unique=True)
     is_active = Boolean(default=True)
-    # Bumped whenever roles change or the account is disabled; access tokens carry it.
-    auth_version = Integer(default=1)
     created_at = Timestamptz()
     disabled_at = Timestamptz(null=True, default=None)
 

@@ -7,7 +7,7 @@ on both engines; the CHECK is PostgreSQL-only and the organization service enfor
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 
-ID = "2026-11-22T00:05:00:000000"
+ID = "2026-11-22T00:10:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "composite unique key and check constraints"
 

@@ -1,0 +1,165 @@
+"""The Litestar application: routes, authentication, error rendering, OpenAPI and lifespan."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+from litestar import Litestar, Request, Response, get
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+import errors
+from errors import DomainError
+from settings import Settings, load_settings
+from volunteer.accounts import AuthContext
+from volunteer.api.admin import AdminController
+from volunteer.api.auth import AuthController
+from volunteer.api.deps import provide_principal, provide_viewer
+from volunteer.api.organizations import InviteController, OrganizationController
+from volunteer.api.regions import RegionController
+from volunteer.api.security import anyone, bearer_middleware
+from volunteer.api.volunteers import VolunteerController
+from volunteer.db import close_database, open_database
+from volunteer.pii import PiiCipher
+from volunteer.registration import Policy
+from volunteer.schemas import Error
+from volunteer.tokens import TokenKeys
+from volunteer.wechat import WeChatClient
+
+log = logging.getLogger("volunteer.app")
+
+CHINA = timezone(timedelta(hours=8))  # Asia/Shanghai has had no daylight saving since 1991
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@get("/health", guards=[anyone], summary="健康检查", tags=["系统"], include_in_schema=True)
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> Litestar:
+    """Build the app; tests pass their own settings, clock and HTTP transport."""
+    settings = settings or load_settings()
+    keys = TokenKeys(settings.jwt_keys, timedelta(seconds=settings.access_token_ttl_s))
+    pii = PiiCipher(settings.pii_key, settings.pii_hash_key)
+    auth_ctx = AuthContext(keys, timedelta(seconds=settings.refresh_token_ttl_s), pii)
+    policy = Policy(min_age=settings.min_volunteer_age, adult_age=settings.adult_age)
+    wechat_holder: dict[str, WeChatClient] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await open_database()
+        async with httpx.AsyncClient(transport=http_transport) as http:
+            wechat_holder["client"] = WeChatClient(
+                http,
+                settings.wechat_jscode2session_url,
+                settings.wechat_appid,
+                settings.wechat_secret,
+                settings.wechat_timeout_s,
+            )
+            try:
+                yield
+            finally:
+                await close_database()
+
+    def constant(value: Any) -> Provide:
+        return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+    return Litestar(
+        route_handlers=[
+            health,
+            AuthController,
+            AdminController,
+            RegionController,
+            OrganizationController,
+            InviteController,
+            VolunteerController,
+        ],
+        lifespan=[lifespan],
+        middleware=[DefineMiddleware(bearer_middleware(keys, clock))],
+        dependencies={
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "viewer": Provide(provide_viewer, sync_to_thread=False),
+            "now": Provide(clock, sync_to_thread=False),
+            "today": Provide(lambda: clock().astimezone(CHINA).date(), sync_to_thread=False),
+            "pii": constant(pii),
+            "auth_ctx": constant(auth_ctx),
+            "policy": constant(policy),
+            "wechat": Provide(lambda: wechat_holder["client"], sync_to_thread=False),
+        },
+        exception_handlers={Exception: render_error},
+        openapi_config=openapi_config(),
+        signature_namespace={"date": date, "datetime": datetime},
+        debug=False,
+    )
+
+
+def render_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Error]:
+    """Every failure leaves as {code, message, detail}; an unexpected one is logged without its message."""
+    if isinstance(exc, DomainError):
+        return _reply(exc.error.code, exc.message, exc.status, exc.detail)
+    if isinstance(exc, ValidationException):
+        return _reply(errors.REQUEST_INVALID.code, errors.REQUEST_INVALID.message, 400, exc.extra)
+    if isinstance(exc, HTTPException):
+        entry = {
+            404: errors.NOT_FOUND,
+            405: errors.METHOD_NOT_ALLOWED,
+            413: errors.REQUEST_TOO_LARGE,
+            503: errors.SERVICE_UNAVAILABLE,
+        }.get(exc.status_code)
+        if entry is None and exc.status_code == 400 and "malformed" in str(exc.detail).lower():
+            entry = errors.REQUEST_MALFORMED
+        if entry is None:
+            entry = errors.REQUEST_INVALID if exc.status_code < 500 else errors.INTERNAL_ERROR
+        return _reply(entry.code, entry.message, entry.status, None)
+    # The exception's message may quote personal data (a SQL value, say): log only its type and where.
+    log.error(
+        "unhandled %s on %s %s\n%s",
+        type(exc).__name__,
+        request.method,
+        request.scope.get("path_template", request.url.path),
+        "".join(traceback.format_tb(exc.__traceback__)),
+    )
+    return _reply(errors.INTERNAL_ERROR.code, errors.INTERNAL_ERROR.message, 500, None)
+
+
+def _reply(code: str, message: str, status: int, detail: Any) -> Response[Error]:
+    return Response(Error(code=code, message=message, detail=detail), status_code=status)
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="志愿服务与激励积分 API",
+        version="0.1.0",
+        description=(
+            "志愿者实名注册、扫码签到、服务时长审核与七位一体激励台账的后端接口。\n\n"
+            "除公开接口外，请求须携带 `Authorization: Bearer <access_token>`。"
+            "所有错误均以 `{code, message, detail}` 返回，`code` 稳定可供程序判断，`message` 为中文说明。\n\n"
+            "## 错误码\n\n" + errors.error_catalog_markdown()
+        ),
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+            }
+        ),
+    )

@@ -1,0 +1,133 @@
+"""Bare Litestar plus raw asyncpg doing the real endpoints' work: the ceiling the real service is held to.
+
+It also answers on /volunteers/me, ignoring the token, so it can stand in for the real app
+(BENCH_REAL_FACTORY=bench.baseline:create_baseline_app) when testing the benchmark itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped, unused-ignore]
+import msgspec
+from litestar import Litestar, MediaType, get, post
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+
+from volunteer.identity import IdType, mask_id_number, mask_phone, parse_id, volunteer_number
+from volunteer.pii import PiiCipher
+
+DEFAULT_BODY_BYTES = 600
+_NO_REGION = "no such region"
+
+_INSERT = """
+INSERT INTO volunteer (id, account, volunteer_no, name, gender, birth_date, id_type, id_number_enc,
+    id_number_hash, id_number_masked, phone_enc, phone_masked, region, skills, service_categories,
+    created_at, updated_at)
+SELECT $1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, r.id, $12, $13, $14, $14
+FROM region r WHERE r.code = $15
+"""
+
+
+class RegisterIn(msgspec.Struct):
+    name: str
+    id_type: str
+    id_number: str
+    region_code: str
+    phone: str
+    skills: list[str] = msgspec.field(default_factory=list)
+    service_categories: list[str] = msgspec.field(default_factory=list)
+
+
+def profile_body(size: int) -> bytes:
+    """A profile-shaped JSON object padded to exactly `size` bytes, the size of a real response."""
+    shape = {
+        "id": str(uuid.UUID(int=1)),
+        "volunteer_no": "100000000001",
+        "name": "张三",
+        "gender": "male",
+        "birth_date": "1990-01-01",
+        "id_type": "resident_id",
+        "id_number": "3101****0012",
+        "phone": "138****0000",
+        "region": {"code": "310151101001", "name": "城桥镇某居委"},
+        "skills": ["急救"],
+        "service_categories": ["community_service"],
+        "created_at": "2026-11-22T00:00:00Z",
+        "pad": "",
+    }
+    missing = size - len(msgspec.json.encode(shape))
+    shape["pad"] = "x" * max(0, missing)
+    return msgspec.json.encode(shape)
+
+
+def _key(name: str) -> bytes:
+    raw = os.environ.get(name)
+    return base64.urlsafe_b64decode(raw.encode()) if raw else secrets.token_bytes(32)
+
+
+@get(["/baseline/profile", "/volunteers/me"], media_type=MediaType.JSON, sync_to_thread=False)
+def profile(state: State) -> bytes:
+    body: bytes = state.profile_body
+    return body
+
+
+@post(["/baseline/register", "/volunteers/me"], status_code=201)
+async def register(data: RegisterIn, state: State) -> dict[str, str]:
+    cipher: PiiCipher = state.cipher
+    parsed = parse_id(IdType(data.id_type), data.id_number, today=datetime.now(UTC).date())
+    now = datetime.now(UTC)
+    volunteer_id = uuid.uuid4()
+    number = volunteer_number()
+    row: Any = await state.pool.fetchrow(
+        _INSERT + " RETURNING id",
+        volunteer_id,
+        number,
+        data.name,
+        parsed.gender,
+        parsed.birth_date,
+        parsed.id_type.value,
+        cipher.encrypt(parsed.number, purpose="id_number"),
+        cipher.keyed_hash(parsed.number, purpose="id_number"),
+        mask_id_number(parsed.number),
+        cipher.encrypt(data.phone, purpose="phone"),
+        mask_phone(data.phone),
+        msgspec.json.encode(data.skills).decode(),
+        msgspec.json.encode(data.service_categories).decode(),
+        now,
+        data.region_code,
+    )
+    if row is None:
+        raise HTTPException(status_code=422, detail=_NO_REGION)
+    return {"id": str(volunteer_id), "volunteer_no": number}
+
+
+@asynccontextmanager
+async def _database(app: Litestar) -> AsyncIterator[None]:
+    """The pool only exists when DATABASE_URL is set: the profile baseline needs no database."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield
+        return
+    app.state.pool = await asyncpg.create_pool(url, min_size=2, max_size=20)
+    try:
+        yield
+    finally:
+        await app.state.pool.close()
+
+
+def create_baseline_app() -> Litestar:
+    size = int(os.environ.get("BASELINE_BODY_BYTES") or DEFAULT_BODY_BYTES)
+    state = State(
+        {"profile_body": profile_body(size), "cipher": PiiCipher(_key("PII_KEY"), _key("PII_HASH_KEY"))}
+    )
+    return Litestar(
+        route_handlers=[profile, register], lifespan=[_database], state=state, openapi_config=None
+    )
