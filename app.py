@@ -11,12 +11,14 @@ from typing import Any
 
 import httpx
 from litestar import Litestar, Request, Response, get
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from redis.asyncio import Redis
 
 import errors
 from errors import DomainError
@@ -28,8 +30,9 @@ from volunteer.api.deps import provide_principal, provide_viewer
 from volunteer.api.organizations import InviteController, OrganizationController
 from volunteer.api.regions import RegionController
 from volunteer.api.security import anyone, bearer_middleware
+from volunteer.api.security import errors as errors_doc
 from volunteer.api.volunteers import VolunteerController
-from volunteer.db import close_database, open_database
+from volunteer.db import close_database, engine, open_database
 from volunteer.pii import PiiCipher
 from volunteer.registration import Policy
 from volunteer.schemas import Error
@@ -45,9 +48,27 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@get("/health", guards=[anyone], summary="健康检查", tags=["系统"], include_in_schema=True)
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+@get(
+    "/health",
+    guards=[anyone],
+    summary="健康检查",
+    description="检查数据库和（已配置时）Redis 是否可用。",
+    tags=["系统"],
+    responses=errors_doc(errors.SERVICE_UNAVAILABLE, auth=False),
+)
+async def health(state: State) -> dict[str, str]:
+    checks = {"database": "ok", "redis": "not_configured"}
+    try:
+        await engine().run_ddl("SELECT 1")
+    except Exception as exc:
+        raise DomainError(errors.SERVICE_UNAVAILABLE, {"failed": "database"}) from exc
+    if state.get("redis") is not None:
+        try:
+            await state.redis.ping()
+        except Exception as exc:
+            raise DomainError(errors.SERVICE_UNAVAILABLE, {"failed": "redis"}) from exc
+        checks["redis"] = "ok"
+    return {"status": "ok", **checks}
 
 
 def create_app(
@@ -58,6 +79,7 @@ def create_app(
 ) -> Litestar:
     """Build the app; tests pass their own settings, clock and HTTP transport."""
     settings = settings or load_settings()
+    quiet_loggers_that_print_arguments()
     keys = TokenKeys(settings.jwt_keys, timedelta(seconds=settings.access_token_ttl_s))
     pii = PiiCipher(settings.pii_key, settings.pii_hash_key)
     auth_ctx = AuthContext(keys, timedelta(seconds=settings.refresh_token_ttl_s), pii)
@@ -67,6 +89,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await open_database()
+        app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         async with httpx.AsyncClient(transport=http_transport) as http:
             wechat_holder["client"] = WeChatClient(
                 http,
@@ -78,6 +101,8 @@ def create_app(
             try:
                 yield
             finally:
+                if app.state.redis is not None:
+                    await app.state.redis.aclose()
                 await close_database()
 
     def constant(value: Any) -> Provide:
@@ -107,9 +132,17 @@ def create_app(
         },
         exception_handlers={Exception: render_error},
         openapi_config=openapi_config(),
-        signature_namespace={"date": date, "datetime": datetime},
+        signature_namespace={"date": date, "datetime": datetime, "State": State},
         debug=False,
     )
+
+
+def quiet_loggers_that_print_arguments() -> None:
+    """aiosqlite logs SQL parameters at DEBUG and httpx logs URLs (WeChat's carry the app secret and the
+    login code) at INFO: neither may reach a log, whatever level an operator sets."""
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.INFO)
 
 
 def render_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Error]:
@@ -163,3 +196,38 @@ def openapi_config() -> OpenAPIConfig:
             }
         ),
     )
+
+
+def main() -> None:
+    """One command on a laptop: migrate, seed a demo district on first start, serve on 127.0.0.1:8000."""
+    import asyncio
+    import os
+
+    import uvicorn
+
+    from volunteer.seed import seed_demo
+    from volunteer.setup import migrate
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+
+    async def prepare() -> None:
+        await migrate(settings.database_url)
+        if not settings.production:
+            logins = await seed_demo(PiiCipher(settings.pii_key, settings.pii_hash_key), utc_now())
+            if logins:
+                print("\n已创建演示数据（上海市崇明区）。演示账号（POST /auth/login）：")
+                for login in logins:
+                    print(f"  {login.who:<36} 手机号 {login.phone}  密码 {login.password}")
+
+    asyncio.run(prepare())
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
+    print(
+        f"\n接口文档：http://{host}:{port}/schema/ （Scalar）"
+        f"  http://{host}:{port}/schema/swagger （Swagger）\n"
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""Registration and profile reads on the real service, interleaved with a bare baseline doing the same."""
+"""Registration and profile reads on the real service, interleaved with a bare baseline doing equal work."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ class Config:
     @classmethod
     def from_env(cls) -> Config:
         return cls(
-            rounds=_env_int("BENCH_ROUNDS", 3),
+            rounds=max(1, _env_int("BENCH_ROUNDS", 3)),
             concurrency=_env_int("BENCH_CONCURRENCY", 64),
             registrations=_env_int("BENCH_REGISTRATIONS", 5000),
             reads=_env_int("BENCH_PROFILE_REQUESTS", 20_000),

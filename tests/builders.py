@@ -9,9 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from httpx import Response
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
+from httpx import AsyncClient, Response
 
 from settings import Settings
 from volunteer.identity import check_digit_mod11_2, uscc_check_char
@@ -64,9 +62,7 @@ def registration(**overrides: Any) -> dict[str, Any]:
 class World:
     """The test's view of one deployment: an HTTP client plus shortcuts to set up who is who."""
 
-    def __init__(
-        self, client: AsyncTestClient[Litestar], settings: Settings, clock: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, client: AsyncClient, settings: Settings, clock: Callable[[], datetime]) -> None:
         self.client = client
         self.settings = settings
         self.clock = clock

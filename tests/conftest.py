@@ -3,6 +3,7 @@ session with a settable clock, a stand-in WeChat server on 127.0.0.1, and a clea
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -19,8 +20,8 @@ elif not urlparse(_db_url).path.rstrip("/").endswith("_test"):
     raise RuntimeError("Tests drop and recreate their database: DATABASE_URL must name a *_test database")
 
 import asyncpg  # noqa: E402
+import httpx  # noqa: E402
 from litestar import Litestar  # noqa: E402
-from litestar.testing import AsyncTestClient  # noqa: E402
 from piccolo.apps.migrations.commands.forwards import run_forwards  # noqa: E402
 
 from app import create_app  # noqa: E402
@@ -67,7 +68,10 @@ def settings(wechat_url: str) -> Settings:
         "WECHAT_SECRET": wechat_standin.SECRET,
         "WECHAT_JSCODE2SESSION_URL": wechat_url,
         "WECHAT_TIMEOUT_S": "0.5",
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
     }
+    if os.environ.get("CI") == "true" and not env["REDIS_URL"]:
+        raise RuntimeError("CI runs against real Redis: set REDIS_URL (see .ci/run)")
     return load_settings(env)
 
 
@@ -86,9 +90,24 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[Litestar]:
 
 
 @pytest.fixture(scope="session")
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app) as c:
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    # Lifespan and requests run in the test's own event loop: the PostgreSQL pool is bound to its loop,
+    # and Litestar's AsyncTestClient would run the app in a separate thread's loop.
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def hold_lifespan() -> None:
+        # anyio needs the lifespan entered and exited in one task; fixture teardown runs in another.
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    holder = asyncio.create_task(hold_lifespan())
+    await started.wait()
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         yield c
+    stop.set()
+    await holder
 
 
 @pytest.fixture(autouse=True)
@@ -109,7 +128,7 @@ async def clean_slate(request: pytest.FixtureRequest, clock: Clock) -> AsyncIter
 
 
 @pytest.fixture
-async def world(client: AsyncTestClient[Litestar], settings: Settings, clock: Clock) -> World:
+async def world(client: httpx.AsyncClient, settings: Settings, clock: Clock) -> World:
     w = World(client, settings, clock)
     await w.seed_regions()
     return w

@@ -20,8 +20,8 @@ from errors import (
 from volunteer.access import Grant, Principal
 from volunteer.db import as_uuid, as_uuid_or_none, is_unique_violation, write_transaction
 from volunteer.passwords import check_strength, hash_password, verify_password
-from volunteer.schemas import GrantOut, Me
 from volunteer.pii import PiiCipher
+from volunteer.schemas import GrantOut, Me
 from volunteer.tables import Account, RefreshToken, Role, Volunteer
 from volunteer.tokens import (
     TokenKeys,

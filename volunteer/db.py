@@ -7,10 +7,12 @@ import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
+from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 # SQLite allows one writer: deferred transactions fail with "database is locked" when two overlap,
@@ -18,7 +20,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 _sqlite_writer = asyncio.Lock()
 
 
-def engine() -> Engine:
+def engine() -> Engine[Any]:
     db = engine_finder()
     assert db is not None, "piccolo_conf.py defines no engine"
     return db
@@ -51,13 +53,13 @@ async def open_database() -> None:
     db = engine()
     if isinstance(db, SQLiteEngine):
         await db.run_ddl("PRAGMA journal_mode=WAL")
-    else:
+    elif isinstance(db, PostgresEngine):
         await db.start_connection_pool(min_size=2, max_size=20)
 
 
 async def close_database() -> None:
     db = engine()
-    if not isinstance(db, SQLiteEngine):
+    if isinstance(db, PostgresEngine):
         await db.close_connection_pool()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from piccolo.custom_types import Combinable
+
 from errors import MEMBERSHIP_EXISTS, MEMBERSHIP_NOT_FOUND, REASON_REQUIRED, DomainError
 from volunteer.access import Principal, require_org_admin
 from volunteer.db import as_uuid, write_transaction
@@ -45,7 +47,7 @@ async def list_members(
     actor: Principal, org_id: uuid.UUID, *, status: DecisionStatus | None, limit: int, offset: int
 ) -> list[MembershipOut]:
     require_org_admin(actor, org_id)
-    where = Membership.organization == org_id
+    where: Combinable = Membership.organization == org_id
     if status is not None:
         where = where & (Membership.status == status)
     return await _memberships(where, limit=limit, offset=offset)
@@ -90,7 +92,7 @@ async def decide_membership(
     return (await _memberships(Membership.id == membership_id))[0]
 
 
-async def _memberships(where: object, *, limit: int = 200, offset: int = 0) -> list[MembershipOut]:
+async def _memberships(where: Combinable, *, limit: int = 200, offset: int = 0) -> list[MembershipOut]:
     rows = (
         await Membership.select(
             Membership.id,
@@ -102,7 +104,7 @@ async def _memberships(where: object, *, limit: int = 200, offset: int = 0) -> l
             Membership.requested_at,
             Membership.reason,
         )
-        .where(where)  # type: ignore[arg-type]
+        .where(where)
         .order_by(Membership.requested_at)
         .limit(limit)
         .offset(offset)

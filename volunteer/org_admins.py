@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from piccolo.custom_types import Combinable
+
 from errors import (
     ACCOUNT_NOT_FOUND,
     ALREADY_ADMIN,
@@ -108,7 +110,7 @@ async def remove_admin(actor: Principal, org_id: uuid.UUID, account_id: uuid.UUI
         )
 
 
-async def _invites(where: object) -> list[InviteOut]:
+async def _invites(where: Combinable) -> list[InviteOut]:
     rows = (
         await OrganizationInvite.select(
             OrganizationInvite.id,
@@ -120,7 +122,7 @@ async def _invites(where: object) -> list[InviteOut]:
         )
         .where(where)
         .order_by(OrganizationInvite.created_at)
-    )  # type: ignore[arg-type]
+    )
     return [
         InviteOut(
             id=as_uuid(r["id"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from errors import (
     ORGANIZATION_ALREADY_DECIDED,
@@ -142,15 +143,15 @@ def _is_insider(actor: Principal, org_id: uuid.UUID, region_path: str) -> bool:
     return actor.administers(org_id) or actor.covers(Role.auditor, region_path) or actor.is_admin
 
 
-async def _row(org_id: uuid.UUID) -> dict[str, object]:
+async def _row(org_id: uuid.UUID) -> dict[str, Any]:
     rows = await Organization.raw(_SELECT + "WHERE o.id = {}", org_id)
     if not rows:
         raise DomainError(ORGANIZATION_NOT_FOUND)
-    row: dict[str, object] = rows[0]
+    row: dict[str, Any] = rows[0]
     return row
 
 
-def _out(row: dict[str, object], insider: bool) -> OrganizationOut:
+def _out(row: dict[str, Any], insider: bool) -> OrganizationOut:
     return OrganizationOut(
         id=as_uuid(row["id"]),
         name=str(row["name"]),
@@ -162,5 +163,5 @@ def _out(row: dict[str, object], insider: bool) -> OrganizationOut:
         contact_phone=str(row["contact_phone"]),
         uscc=None if row["uscc"] is None else str(row["uscc"]),
         status_reason=str(row["status_reason"]) if insider and row["status_reason"] else None,
-        created_at=row["created_at"] if insider else None,  # type: ignore[arg-type]
+        created_at=row["created_at"] if insider else None,
     )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+
+from piccolo.columns import Column
 
 from errors import (
     ACCOUNT_ALREADY_REGISTERED,
@@ -84,7 +87,10 @@ async def register_by_organization(
     id_hash = pii.keyed_hash(f"{person.id_type}:{person.number}", purpose="id_number")
     volunteer = await _insert(pii, data.volunteer, person, id_hash, account_id=None, org_id=org_id, now=now)
     consent = _consent(
-        ConsentKind.by_organization, data.consent.consenting_person, data.consent.method, data.consent.consented_at
+        ConsentKind.by_organization,
+        data.consent.consenting_person,
+        data.consent.method,
+        data.consent.consented_at,
     )
     consent[ConsentRecord.organization] = org_id
     membership = Membership(
@@ -211,7 +217,7 @@ async def _insert(
     return volunteer
 
 
-def _consent(kind: ConsentKind, person: str, method: str, at: datetime) -> dict[object, object]:
+def _consent(kind: ConsentKind, person: str, method: str, at: datetime) -> dict[Column, Any]:
     return {
         ConsentRecord.kind: kind,
         ConsentRecord.consenting_person: person,
@@ -222,7 +228,7 @@ def _consent(kind: ConsentKind, person: str, method: str, at: datetime) -> dict[
 
 async def _save_with(
     volunteer: Volunteer,
-    consents: list[dict[object, object]],
+    consents: list[dict[Column, Any]],
     *,
     recorded_by: uuid.UUID,
     now: datetime,
@@ -320,5 +326,5 @@ def _json_list(value: object) -> list[Any]:
     return list(loaded) if isinstance(loaded, list) else []
 
 
-def _dedupe(items: list[str]) -> list[str]:
+def _dedupe(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(item.strip() for item in items))

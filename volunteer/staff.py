@@ -20,7 +20,7 @@ from volunteer.db import is_unique_violation, write_transaction
 from volunteer.passwords import check_strength, hash_password
 from volunteer.pii import PiiCipher
 from volunteer.regions import region_by_code
-from volunteer.tables import Account, Organization, RoleGrant, Role
+from volunteer.tables import Account, Organization, Role, RoleGrant
 
 # Which scope each grantable role carries; volunteers are not granted, they register.
 SCOPE: dict[Role, str | None] = {

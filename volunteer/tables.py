@@ -8,6 +8,7 @@ Piccolo's auto-migrations would write them.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from piccolo.columns import (
     JSON,
@@ -78,7 +79,7 @@ class Region(Table):
     code = Varchar(length=12, unique=True)
     name = Varchar(length=64)
     level = Varchar(length=12, choices=RegionLevel)
-    parent = ForeignKey("self", null=True, on_delete=OnDelete.restrict)
+    parent: ForeignKey[Any] = ForeignKey("self", null=True, on_delete=OnDelete.restrict)
     # Codes from the root down, "310151/310151101/": a subtree is a prefix match.
     path = Varchar(length=80, unique=True)
 
@@ -101,7 +102,7 @@ class Organization(Table):
     kind = Varchar(length=32, choices=OrganizationKind)
     uscc = Varchar(length=18, null=True, default=None, unique=True)
     region = ForeignKey(Region, null=False, on_delete=OnDelete.restrict, index=True)
-    parent = ForeignKey("self", null=True, on_delete=OnDelete.restrict)
+    parent: ForeignKey[Any] = ForeignKey("self", null=True, on_delete=OnDelete.restrict)
     contact_name = Varchar(length=50)
     contact_phone = Varchar(length=20)
     status = Varchar(length=12, choices=OrganizationStatus, default=OrganizationStatus.pending, index=True)

@@ -58,7 +58,7 @@ class AdminController(Controller):
         return await _staff_out(account)
 
     @get("/", summary="工作人员账号列表", responses=errors(FORBIDDEN))
-    async def list(
+    async def index(
         self,
         principal: CurrentPrincipal,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
@@ -69,7 +69,10 @@ class AdminController(Controller):
     @post(
         "/{account_id:uuid}/roles",
         summary="授予角色",
-        description="org_admin 须指定 organization_id；auditor、dispatcher 须指定 region_code（管辖范围为该区划及其下级）。",
+        description=(
+            "org_admin 须指定 organization_id；"
+            "auditor、dispatcher 须指定 region_code（管辖范围为该区划及其下级）。"
+        ),
         responses=errors(
             FORBIDDEN,
             ACCOUNT_NOT_FOUND,

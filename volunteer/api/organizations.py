@@ -83,7 +83,7 @@ class OrganizationController(Controller):
         description="公众只能看到已审核的组织；审核人可按状态查看其管辖范围内的全部组织（如待审核队列）。",
         responses=errors(REGION_NOT_FOUND),
     )
-    async def list(
+    async def index(
         self,
         region_code: FromQuery[str],
         viewer: Viewer,

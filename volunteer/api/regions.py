@@ -11,12 +11,14 @@ from errors import REGION_NOT_FOUND
 from volunteer import regions
 from volunteer.api.security import anyone, errors
 from volunteer.schemas import RegionOut
-from volunteer.tables import Region
+from volunteer.tables import Region, RegionLevel
 
 
 def region_out(region: Region) -> RegionOut:
     parts = region.path.rstrip("/").split("/")
-    return RegionOut(region.code, region.name, region.level, parts[-2] if len(parts) > 1 else None)
+    return RegionOut(
+        region.code, region.name, RegionLevel(region.level), parts[-2] if len(parts) > 1 else None
+    )
 
 
 class RegionController(Controller):

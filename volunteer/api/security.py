@@ -29,7 +29,7 @@ from volunteer.tables import Role
 from volunteer.tokens import TokenKeys
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
-BEARER = [{"BearerToken": []}]
+BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
