@@ -12,7 +12,7 @@ from volunteer.access import Principal, require_org_admin
 from volunteer.db import as_uuid, write_transaction
 from volunteer.identity import mask_name
 from volunteer.organizations import require_verified
-from volunteer.registration import volunteer_of
+from volunteer.profiles import volunteer_of
 from volunteer.schemas import MembershipOut
 from volunteer.tables import DecisionStatus, Membership
 
@@ -22,10 +22,10 @@ async def request_join(actor: Principal, org_id: uuid.UUID, now: datetime) -> Me
     await require_verified(org_id)
     async with write_transaction():
         existing = await Membership.objects().get(
-            (Membership.organization == org_id) & (Membership.volunteer == volunteer.id)
+            (Membership.organization == org_id) & (Membership.volunteer == volunteer["id"])
         )
         if existing is None:
-            existing = Membership(organization=org_id, volunteer=volunteer.id, requested_at=now)
+            existing = Membership(organization=org_id, volunteer=volunteer["id"], requested_at=now)
             await existing.save()
         elif existing.status == DecisionStatus.rejected:
             # A rejected volunteer may ask again; the earlier decision stays in decided_at/reason history.
@@ -55,7 +55,7 @@ async def list_members(
 
 async def my_memberships(actor: Principal) -> list[MembershipOut]:
     volunteer = await volunteer_of(actor.account_id)
-    return await _memberships(Membership.volunteer == volunteer.id)
+    return await _memberships(Membership.volunteer == volunteer["id"])
 
 
 async def decide_membership(

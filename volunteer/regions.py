@@ -6,6 +6,7 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from errors import REGION_CODE_INVALID, REGION_IMPORT_INVALID, REGION_NOT_FOUND, DomainError
 from volunteer.db import write_transaction
@@ -18,8 +19,29 @@ PARENT_LENGTH = {9: 6, 12: 9}
 
 @dataclass(frozen=True, slots=True)
 class RegionRow:
+    """A line of an import file."""
+
     code: str
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegionRef:
+    """A region as the rest of the code needs it; read with raw SQL, since lookups sit on hot paths."""
+
+    id: int
+    code: str
+    name: str
+    level: RegionLevel
+    path: str
+
+    @property
+    def parent_code(self) -> str | None:
+        parts = self.path.rstrip("/").split("/")
+        return parts[-2] if len(parts) > 1 else None
+
+
+_SELECT = "SELECT id, code, name, level, path FROM region "
 
 
 def level_of(code: str) -> RegionLevel:
@@ -81,21 +103,25 @@ async def import_regions(
     return written
 
 
-async def region_by_code(code: str) -> Region:
-    region = await Region.objects().get(Region.code == code)
-    if region is None:
+async def region_by_code(code: str) -> RegionRef:
+    rows = await Region.raw(_SELECT + "WHERE code = {}", code)
+    if not rows:
         raise DomainError(REGION_NOT_FOUND, {"code": code})
-    return region
+    return _ref(rows[0])
 
 
-async def subtree(code: str, *, depth: int | None = None) -> list[Region]:
+async def subtree(code: str, *, depth: int | None = None) -> list[RegionRef]:
+    """The region and everything under it (or only `depth` levels down), parents before children."""
     root = await region_by_code(code)
-    query = Region.objects().where(Region.path.like(f"{root.path}%")).order_by(Region.path)
-    rows: list[Region] = await query
+    rows = [_ref(r) for r in await Region.raw(_SELECT + "WHERE path LIKE {} ORDER BY path", f"{root.path}%")]
     if depth is not None:
         limit = root.path.count("/") + depth
         rows = [r for r in rows if r.path.count("/") <= limit]
     return rows
+
+
+def _ref(row: dict[str, Any]) -> RegionRef:
+    return RegionRef(row["id"], row["code"], row["name"], RegionLevel(row["level"]), row["path"])
 
 
 def _chunks(items: list[RegionRow], size: int) -> Iterator[list[RegionRow]]:

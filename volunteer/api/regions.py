@@ -10,15 +10,12 @@ from litestar.params import FromPath, QueryParameter
 from errors import REGION_NOT_FOUND
 from volunteer import regions
 from volunteer.api.security import anyone, errors
+from volunteer.regions import RegionRef
 from volunteer.schemas import RegionOut
-from volunteer.tables import Region, RegionLevel
 
 
-def region_out(region: Region) -> RegionOut:
-    parts = region.path.rstrip("/").split("/")
-    return RegionOut(
-        region.code, region.name, RegionLevel(region.level), parts[-2] if len(parts) > 1 else None
-    )
+def region_out(region: RegionRef) -> RegionOut:
+    return RegionOut(region.code, region.name, region.level, region.parent_code)
 
 
 class RegionController(Controller):

@@ -23,7 +23,7 @@ from errors import (
     VOLUNTEER_NOT_FOUND,
     VOLUNTEER_NOT_REGISTERED,
 )
-from volunteer import memberships, registration
+from volunteer import memberships, profiles, registration
 from volunteer.api.deps import CurrentPrincipal, Now, Pii, RegistrationPolicy, Today
 from volunteer.api.security import BEARER, errors, signed_in
 from volunteer.schemas import MembershipOut, ProfileUpdate, VolunteerOut, VolunteerRegistration
@@ -71,7 +71,7 @@ class VolunteerController(Controller):
 
     @get("/me", summary="我的志愿者档案（本人可见完整信息）", responses=errors(VOLUNTEER_NOT_REGISTERED))
     async def mine(self, principal: CurrentPrincipal, pii: Pii) -> VolunteerOut:
-        return await registration.my_profile(principal, pii)
+        return await profiles.my_profile(principal, pii)
 
     @patch(
         "/me",
@@ -82,7 +82,7 @@ class VolunteerController(Controller):
     async def update(
         self, data: JSONBody[ProfileUpdate], principal: CurrentPrincipal, pii: Pii, now: Now
     ) -> VolunteerOut:
-        return await registration.update_profile(principal, pii, data, now)
+        return await profiles.update_profile(principal, pii, data, now)
 
     @get("/me/organizations", summary="我加入的组织", responses=errors(VOLUNTEER_NOT_REGISTERED))
     async def my_organizations(self, principal: CurrentPrincipal) -> list[MembershipOut]:
@@ -97,4 +97,4 @@ class VolunteerController(Controller):
     async def one(
         self, volunteer_id: FromPath[uuid.UUID], principal: CurrentPrincipal, pii: Pii
     ) -> VolunteerOut:
-        return await registration.view_volunteer(principal, pii, volunteer_id)
+        return await profiles.view_volunteer(principal, pii, volunteer_id)
