@@ -5,11 +5,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
 from tests.builders import COMMUNITY, OTHER_COMMUNITY, World, id_number
 from volunteer.tables import ConsentRecord, Volunteer
+
+
+def entered_by_organization(number: str) -> dict[str, Any]:
+    """What a team enters for an older resident who consented in writing."""
+    return {
+        "volunteer": {
+            "name": "王阿姨",
+            "id_type": "resident_id",
+            "id_number": number,
+            "region_code": COMMUNITY,
+            "phone": "13611112222",
+        },
+        "consent": {
+            "consenting_person": "王阿姨",
+            "method": "written",
+            "consented_at": "2026-11-20T08:00:00Z",
+        },
+    }
 
 
 async def login_headers(world: World) -> dict[str, str]:
@@ -252,20 +271,7 @@ async def test_an_organization_registers_someone_with_their_consent_and_they_cla
 ) -> None:
     org_id, org_admin = await world.organization()
     number = id_number()
-    body = {
-        "volunteer": {
-            "name": "王阿姨",
-            "id_type": "resident_id",
-            "id_number": number,
-            "region_code": COMMUNITY,
-            "phone": "13611112222",
-        },
-        "consent": {
-            "consenting_person": "王阿姨",
-            "method": "written",
-            "consented_at": "2026-11-20T08:00:00Z",
-        },
-    }
+    body = entered_by_organization(number)
     entered = await world.client.post(f"/organizations/{org_id}/volunteers", json=body, headers=org_admin)
     assert entered.status_code == 201, entered.text
     assert entered.json()["masked"] is True and entered.json()["name"] == "王*姨"
@@ -292,20 +298,7 @@ async def test_an_organization_registers_someone_with_their_consent_and_they_cla
 
 async def test_registration_by_an_unverified_organization_is_refused(world: World) -> None:
     org_id, org_admin = await world.organization(verified=False)
-    body = {
-        "volunteer": {
-            "name": "王阿姨",
-            "id_type": "resident_id",
-            "id_number": id_number(),
-            "region_code": COMMUNITY,
-            "phone": "13611112222",
-        },
-        "consent": {
-            "consenting_person": "王阿姨",
-            "method": "written",
-            "consented_at": "2026-11-20T08:00:00Z",
-        },
-    }
+    body = entered_by_organization(id_number())
     reply = await world.client.post(f"/organizations/{org_id}/volunteers", json=body, headers=org_admin)
     assert reply.status_code == 409 and reply.json()["code"] == "ORGANIZATION_NOT_VERIFIED"
     assert await Volunteer.count() == 0
