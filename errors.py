@@ -109,6 +109,45 @@ UNDER_MINIMUM_AGE = _code("UNDER_MINIMUM_AGE", 422, "未达到志愿者注册的
 GUARDIAN_CONSENT_REQUIRED = _code("GUARDIAN_CONSENT_REQUIRED", 422, "未满18周岁须由监护人同意后注册")
 CONSENT_REQUIRED = _code("CONSENT_REQUIRED", 422, "代为登记须记录本人同意")
 
+# Projects and sessions
+PROJECT_NOT_FOUND = _code("PROJECT_NOT_FOUND", 404, "项目不存在")
+SESSION_NOT_FOUND = _code("SESSION_NOT_FOUND", 404, "活动时段不存在")
+PROJECT_NOT_EDITABLE = _code("PROJECT_NOT_EDITABLE", 409, "项目当前状态不允许此操作")
+SESSION_TIME_INVALID = _code("SESSION_TIME_INVALID", 422, "活动时段的开始和结束时间不正确")
+INSURANCE_REQUIRED = _code("INSURANCE_REQUIRED", 409, "该项目有风险，须先为志愿者投保才能开放报名")
+GEOFENCE_NEEDS_LOCATION = _code("GEOFENCE_NEEDS_LOCATION", 422, "设置签到范围须同时提供活动地点坐标")
+
+# Sign-ups
+SIGNUP_NOT_FOUND = _code("SIGNUP_NOT_FOUND", 404, "报名记录不存在")
+ALREADY_SIGNED_UP = _code("ALREADY_SIGNED_UP", 409, "您已报名该时段")
+SIGNUP_CLOSED = _code("SIGNUP_CLOSED", 409, "该时段已停止报名")
+SIGNUP_NOT_PENDING = _code("SIGNUP_NOT_PENDING", 409, "该报名已处理")
+CANCEL_TOO_LATE = _code("CANCEL_TOO_LATE", 409, "已过取消报名的截止时间，请联系组织方")
+SIGNUP_SUSPENDED = _code("SIGNUP_SUSPENDED", 403, "因多次报名后未到场，您的报名权限已暂停")
+
+# Check-in codes and scans (DOMAIN rules 10-12): one code per refusal reason
+CODE_INVALID = _code("CODE_INVALID", 422, "二维码无效，请扫描活动现场的签到码")
+CODE_EXPIRED = _code("CODE_EXPIRED", 422, "二维码已过期，请扫描屏幕上最新的签到码")
+CODE_WRONG_SESSION = _code("CODE_WRONG_SESSION", 422, "该二维码不属于本次活动")
+CODE_REPLAYED = _code("CODE_REPLAYED", 409, "该二维码已被使用，请刷新后重试")
+CARD_REVOKED = _code("CARD_REVOKED", 422, "该志愿服务卡已挂失或重新补办，请使用新卡")
+CARD_NEEDS_ORGANIZER = _code("CARD_NEEDS_ORGANIZER", 403, "志愿服务卡须由活动组织方现场扫码")
+NOT_SIGNED_UP = _code("NOT_SIGNED_UP", 403, "您未报名或报名未通过审核，不能签到")
+CHECKIN_OUTSIDE_WINDOW = _code("CHECKIN_OUTSIDE_WINDOW", 422, "签到时间不在活动时段内")
+ALREADY_CHECKED_IN = _code("ALREADY_CHECKED_IN", 409, "您已签到，无需重复签到")
+CHECKOUT_BEFORE_CHECKIN = _code("CHECKOUT_BEFORE_CHECKIN", 409, "请先签到再签退")
+ALREADY_CHECKED_OUT = _code("ALREADY_CHECKED_OUT", 409, "您已签退")
+OUTSIDE_GEOFENCE = _code("OUTSIDE_GEOFENCE", 422, "您不在活动签到范围内，请到达活动地点后再签到")
+VOLUNTEER_SUSPENDED = _code("VOLUNTEER_SUSPENDED", 403, "您的志愿服务权限已暂停，请联系组织方")
+SCAN_NOT_REGISTERED = _code(
+    "SCAN_NOT_REGISTERED", 403, "您还未完成志愿者实名注册：请在小程序“我的—志愿者注册”中填写实名信息后再签到"
+)
+DEVICE_CLOCK_SKEWED = _code("DEVICE_CLOCK_SKEWED", 422, "设备时间与服务器相差过大，请校准手机时间后重试")
+SCAN_RATE_LIMITED = _code("SCAN_RATE_LIMITED", 429, "扫码过于频繁，请稍后再试")
+SESSION_FULL = _code("SESSION_FULL", 409, "该时段名额已满")
+NONCE_REUSED = _code("NONCE_REUSED", 409, "同一扫码编号对应了不同的扫码内容")
+BATCH_TOO_LARGE = _code("BATCH_TOO_LARGE", 413, "单次上传的扫码记录过多")
+
 
 def error_catalog_markdown() -> str:
     """The code table for the OpenAPI description, so clients see every code in one place."""
