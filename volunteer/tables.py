@@ -13,9 +13,12 @@ from typing import Any
 from piccolo.columns import (
     JSON,
     UUID,
+    BigInt,
     Boolean,
     Date,
+    DoublePrecision,
     ForeignKey,
+    Integer,
     Serial,
     Text,
     Timestamptz,
@@ -167,6 +170,9 @@ class Volunteer(Table):
     guardian_relation = Varchar(length=16, null=True, default=None)
     guardian_phone_enc = Text(null=True, default=None)
     registered_by_org = ForeignKey(Organization, null=True, on_delete=OnDelete.restrict)
+    # Subject of the volunteer's personal and card check-in codes: random, so it reveals nothing.
+    code_seq = BigInt(null=True, default=None)  # unique index in the migrations
+    card_version = Integer(default=1)  # bumped when a printed card is revoked and reissued
     created_at = Timestamptz()
     updated_at = Timestamptz()
 
@@ -194,6 +200,147 @@ class Membership(Table):
     decided_by = ForeignKey(Account, null=True, on_delete=OnDelete.restrict)
 
 
+class ProjectStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    closed = "closed"
+
+
+class SignupStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    waitlisted = "waitlisted"
+    rejected = "rejected"
+    cancelled = "cancelled"
+    no_show = "no_show"
+
+
+class ScanKind(StrEnum):
+    check_in = "check_in"
+    check_out = "check_out"
+
+
+class ScanMethod(StrEnum):
+    volunteer_scans_session = "volunteer_scans_session"
+    organizer_scans_volunteer = "organizer_scans_volunteer"
+    organizer_scans_card = "organizer_scans_card"
+    system_close = "system_close"  # a missing check-out closed at session end (rule 14)
+
+
+class RecordSource(StrEnum):
+    scan = "scan"
+    offline_scan = "offline_scan"
+    manual = "manual"
+    correction = "correction"
+
+
+class RecordStatus(StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    audited = "audited"
+    rejected = "rejected"
+
+
+class Project(Table):
+    id = UUID(primary_key=True)
+    organization = ForeignKey(Organization, null=False, on_delete=OnDelete.restrict, index=True)
+    region = ForeignKey(Region, null=False, on_delete=OnDelete.restrict, index=True)
+    title = Varchar(length=100)
+    category = Varchar(length=32)
+    description = Text()
+    address = Varchar(length=200)
+    latitude = DoublePrecision(null=True, default=None)
+    longitude = DoublePrecision(null=True, default=None)
+    geofence_m = Integer(null=True, default=None)
+    person_in_charge = Varchar(length=50)
+    contact_phone = Varchar(length=20)
+    insurance_required = Boolean(default=False)
+    insured = Boolean(default=False)
+    headcount = Integer()
+    allow_walk_in = Boolean(default=False)
+    status = Varchar(length=12, choices=ProjectStatus, default=ProjectStatus.draft, index=True)
+    created_by = ForeignKey(Account, null=False, on_delete=OnDelete.restrict)
+    created_at = Timestamptz()
+    published_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class ServiceSession(Table, tablename="service_session"):
+    id = UUID(primary_key=True)
+    project = ForeignKey(Project, null=False, on_delete=OnDelete.restrict, index=True)
+    # Subject of the session's rotating check-in code: random, so codes reveal nothing about volume.
+    code_seq = BigInt(unique=True)
+    starts_at = Timestamptz(index=True)
+    ends_at = Timestamptz(index=True)
+    capacity = Integer()
+    cancel_cutoff_min = Integer(default=120)  # sign-ups may be cancelled until this long before start
+    settled_at = Timestamptz(null=True, default=None, index=True)
+    created_at = Timestamptz()
+
+
+class Signup(Table):
+    id = UUID(primary_key=True)
+    session = ForeignKey(ServiceSession, null=False, on_delete=OnDelete.restrict, index=True)
+    volunteer = ForeignKey(Volunteer, null=False, on_delete=OnDelete.restrict, index=True)
+    status = Varchar(length=12, choices=SignupStatus)
+    walk_in = Boolean(default=False)
+    applied_at = Timestamptz()
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = ForeignKey(Account, null=True, on_delete=OnDelete.restrict)
+    reason = Text(null=True, default=None)
+    cancelled_at = Timestamptz(null=True, default=None)
+
+
+class Scan(Table):
+    """Append-only: every scan attempt, accepted or refused, exactly as it arrived."""
+
+    id = UUID(primary_key=True)
+    scanned_by = ForeignKey(Account, null=True, on_delete=OnDelete.restrict)  # null: the system
+    nonce = Varchar(length=64)  # the client's event id: the same one again is the same scan
+    body_hash = Varchar(length=64)
+    session = ForeignKey(ServiceSession, null=True, on_delete=OnDelete.restrict)
+    volunteer = ForeignKey(Volunteer, null=True, on_delete=OnDelete.restrict)
+    kind = Varchar(length=12, choices=ScanKind)
+    method = Varchar(length=32, choices=ScanMethod)
+    offline = Boolean(default=False)
+    accepted = Boolean()
+    refusal = Varchar(length=32, null=True, default=None)
+    code_window = BigInt(null=True, default=None)
+    device_time = Timestamptz(null=True, default=None)
+    server_time = Timestamptz()
+    effective_time = Timestamptz()  # the moment that counts: server time online, device time offline
+    latitude = DoublePrecision(null=True, default=None)
+    longitude = DoublePrecision(null=True, default=None)
+    device_id = Varchar(length=64, null=True, default=None)
+    flags = JSON(default=[])
+
+
+class ServiceRecord(Table, tablename="service_record"):
+    """Rule 16: what was served, computed by the server; never edited in place."""
+
+    id = UUID(primary_key=True)
+    volunteer = ForeignKey(Volunteer, null=False, on_delete=OnDelete.restrict, index=True)
+    organization = ForeignKey(Organization, null=False, on_delete=OnDelete.restrict, index=True)
+    project = ForeignKey(Project, null=False, on_delete=OnDelete.restrict)
+    session = ForeignKey(ServiceSession, null=True, on_delete=OnDelete.restrict, index=True)
+    activity_name = Varchar(length=100)
+    service_date = Date()
+    place = Varchar(length=200)
+    content = Text()
+    started_at = Timestamptz()
+    ended_at = Timestamptz()
+    credited_minutes = Integer()
+    person_in_charge = Varchar(length=50)
+    recorder = ForeignKey(Account, null=True, on_delete=OnDelete.restrict)  # null: settled by the system
+    source = Varchar(length=16, choices=RecordSource)
+    status = Varchar(length=12, choices=RecordStatus, default=RecordStatus.pending, index=True)
+    verified = Boolean()
+    flags = JSON(default=[])
+    # "session:volunteer" for records settled from scans: settling again inserts nothing.
+    settlement_key = Varchar(length=80, null=True, default=None, unique=True)
+    created_at = Timestamptz()
+
+
 ALL_TABLES: list[type[Table]] = [
     Region,
     Account,
@@ -204,4 +351,9 @@ ALL_TABLES: list[type[Table]] = [
     Volunteer,
     ConsentRecord,
     Membership,
+    Project,
+    ServiceSession,
+    Signup,
+    Scan,
+    ServiceRecord,
 ]
