@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -22,19 +22,26 @@ from redis.asyncio import Redis
 
 import errors
 from errors import DomainError
+from jobs.runtime import job_runtime
 from settings import Settings, load_settings
 from volunteer.accounts import AuthContext
 from volunteer.api.admin import AdminController
 from volunteer.api.auth import AuthController
+from volunteer.api.checkin import CheckinController
 from volunteer.api.deps import provide_principal, provide_viewer
 from volunteer.api.organizations import InviteController, OrganizationController
+from volunteer.api.projects import MySignupController, ProjectController, SessionController, SignupController
 from volunteer.api.regions import RegionController
 from volunteer.api.security import anyone, bearer_middleware
 from volunteer.api.security import errors as errors_doc
 from volunteer.api.volunteers import VolunteerController
+from volunteer.checkin import CheckinPolicy
+from volunteer.codes import CodeSigner
 from volunteer.db import close_database, engine, open_database
 from volunteer.pii import PiiCipher
+from volunteer.qr import QrCache
 from volunteer.registration import Policy
+from volunteer.scans import Scanner
 from volunteer.schemas import Error
 from volunteer.tokens import TokenKeys
 from volunteer.wechat import WeChatClient
@@ -76,21 +83,38 @@ def create_app(
     *,
     clock: Callable[[], datetime] = utc_now,
     http_transport: httpx.AsyncBaseTransport | None = None,
+    background_jobs: bool = True,
 ) -> Litestar:
-    """Build the app; tests pass their own settings, clock and HTTP transport."""
+    """Build the app; tests pass their own settings, clock and HTTP transport, and may leave the jobs
+    (an arq pool, and without REDIS_URL an embedded Redis and worker) to the tests that run them."""
     settings = settings or load_settings()
     quiet_loggers_that_print_arguments()
     keys = TokenKeys(settings.jwt_keys, timedelta(seconds=settings.access_token_ttl_s))
     pii = PiiCipher(settings.pii_key, settings.pii_hash_key)
     auth_ctx = AuthContext(keys, timedelta(seconds=settings.refresh_token_ttl_s), pii)
     policy = Policy(min_age=settings.min_volunteer_age, adult_age=settings.adult_age)
+    scanner = Scanner(
+        CodeSigner(settings.code_key, window_s=settings.code_window_s),
+        CheckinPolicy(
+            grace=timedelta(minutes=settings.checkin_grace_min),
+            device_skew=timedelta(seconds=settings.device_skew_s),
+            attempts_per_min=settings.scan_attempts_per_min,
+            late_upload=timedelta(seconds=settings.late_upload_s),
+            no_show_limit=settings.no_show_limit,
+        ),
+    )
     wechat_holder: dict[str, WeChatClient] = {}
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await open_database()
-        app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        async with httpx.AsyncClient(transport=http_transport) as http:
+        # Unwinds in reverse: the worker stops before the database it uses closes.
+        async with AsyncExitStack() as stack:
+            await open_database()
+            stack.push_async_callback(close_database)
+            app.state.redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+            if app.state.redis is not None:
+                stack.push_async_callback(app.state.redis.aclose)
+            http = await stack.enter_async_context(httpx.AsyncClient(transport=http_transport))
             wechat_holder["client"] = WeChatClient(
                 http,
                 settings.wechat_jscode2session_url,
@@ -98,12 +122,13 @@ def create_app(
                 settings.wechat_secret,
                 settings.wechat_timeout_s,
             )
-            try:
-                yield
-            finally:
-                if app.state.redis is not None:
-                    await app.state.redis.aclose()
-                await close_database()
+            if background_jobs:
+                app.state.arq = await stack.enter_async_context(
+                    job_runtime(
+                        settings.redis_url, data_dir=settings.local_dir, clock=clock, settings=settings
+                    )
+                )
+            yield
 
     def constant(value: Any) -> Provide:
         return Provide(lambda: value, use_cache=True, sync_to_thread=False)
@@ -117,6 +142,11 @@ def create_app(
             OrganizationController,
             InviteController,
             VolunteerController,
+            CheckinController,
+            ProjectController,
+            SessionController,
+            SignupController,
+            MySignupController,
         ],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(bearer_middleware(keys, clock))],
@@ -128,6 +158,8 @@ def create_app(
             "pii": constant(pii),
             "auth_ctx": constant(auth_ctx),
             "policy": constant(policy),
+            "scanner": constant(scanner),
+            "qr": constant(QrCache()),
             "wechat": Provide(lambda: wechat_holder["client"], sync_to_thread=False),
         },
         exception_handlers={Exception: render_error},

@@ -146,7 +146,6 @@ DEVICE_CLOCK_SKEWED = _code("DEVICE_CLOCK_SKEWED", 422, "设备时间与服务�
 SCAN_RATE_LIMITED = _code("SCAN_RATE_LIMITED", 429, "扫码过于频繁，请稍后再试")
 SESSION_FULL = _code("SESSION_FULL", 409, "该时段名额已满")
 NONCE_REUSED = _code("NONCE_REUSED", 409, "同一扫码编号对应了不同的扫码内容")
-BATCH_TOO_LARGE = _code("BATCH_TOO_LARGE", 413, "单次上传的扫码记录过多")
 
 
 def error_catalog_markdown() -> str:

@@ -17,4 +17,4 @@ def _engine(url: str) -> PostgresEngine | SQLiteEngine:
 
 DB = _engine(database_url())
 
-APP_REGISTRY = AppRegistry(apps=["volunteer.piccolo_app"])
+APP_REGISTRY = AppRegistry(apps=["volunteer.piccolo_app", "jobs.piccolo_app"])

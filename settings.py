@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -50,12 +52,30 @@ class Settings:
     wechat_timeout_s: float = 5.0
     min_volunteer_age: int = 14
     adult_age: int = 18
+    code_window_s: int = 30  # rule 10: check-in codes rotate this often
+    checkin_grace_min: int = 30  # rule 12: check-in opens this long before a session starts
+    device_skew_s: int = 600  # a device clock further off than this from the code's window is refused
+    scan_attempts_per_min: int = 10  # per volunteer and session
+    late_upload_s: int = 3600  # an offline scan uploaded later than this is flagged
+    daily_cap_min: int = 1440  # rule 13: at most 24 h a day across sessions
+    no_show_limit: int = 5  # rule 15: no-shows in a year that suspend sign-up rights
+    data_dir: str = DEFAULT_DATA_DIR
     timezone: str = "Asia/Shanghai"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def sqlite(self) -> bool:
         return is_sqlite(self.database_url)
+
+    @property
+    def local_dir(self) -> Path:
+        """Where embedded state lives: beside the SQLite file, or DATA_DIR."""
+        return sqlite_path(self.database_url).parent if self.sqlite else Path(self.data_dir)
+
+    @property
+    def code_key(self) -> bytes:
+        """Check-in codes get their own key, derived so that no new secret has to be configured."""
+        return hmac.new(self.pii_hash_key, b"checkin-codes/v1", hashlib.sha256).digest()
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
@@ -78,6 +98,14 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         ),
         wechat_timeout_s=float(env.get("WECHAT_TIMEOUT_S", 5.0)),
         min_volunteer_age=int(env.get("MIN_VOLUNTEER_AGE", 14)),
+        code_window_s=int(env.get("CODE_WINDOW_S", 30)),
+        checkin_grace_min=int(env.get("CHECKIN_GRACE_MIN", 30)),
+        device_skew_s=int(env.get("DEVICE_SKEW_S", 600)),
+        scan_attempts_per_min=int(env.get("SCAN_ATTEMPTS_PER_MIN", 10)),
+        late_upload_s=int(env.get("LATE_UPLOAD_S", 3600)),
+        daily_cap_min=int(env.get("DAILY_CAP_MIN", 1440)),
+        no_show_limit=int(env.get("NO_SHOW_LIMIT", 5)),
+        data_dir=env.get("DATA_DIR", DEFAULT_DATA_DIR),
     )
 
 

@@ -152,3 +152,84 @@ class World:
 
     async def register(self, headers: dict[str, str], **overrides: Any) -> Response:
         return await self.client.post("/volunteers/me", json=registration(**overrides), headers=headers)
+
+    # --- projects and sign-ups ---
+
+    def project_body(self, org_id: uuid.UUID, **overrides: Any) -> dict[str, Any]:
+        """A draft project in 城桥镇鳌山居委会 with one two-hour session three days from now."""
+        starts = self.clock() + timedelta(days=3)
+        body: dict[str, Any] = {
+            "organization_id": str(org_id),
+            "title": "鳌山社区敬老院陪伴",
+            "category": "elderly_and_disabled",
+            "description": "陪伴老人聊天、读报",
+            "region_code": COMMUNITY,
+            "address": "上海市崇明区城桥镇鳌山路 1 号",
+            "latitude": 31.6229,
+            "longitude": 121.3970,
+            "person_in_charge": "李队长",
+            "contact_phone": "021-59612345",
+            "headcount": 10,
+            "sessions": [session_body(starts)],
+        }
+        body.update(overrides)
+        return body
+
+    async def project(
+        self, org_id: uuid.UUID, admin_headers: dict[str, str], *, publish: bool = True, **overrides: Any
+    ) -> dict[str, Any]:
+        """A project created through the API (published unless publish=False); returns its JSON."""
+        reply = await self.client.post(
+            "/projects", json=self.project_body(org_id, **overrides), headers=admin_headers
+        )
+        assert reply.status_code == 201, reply.text
+        if publish:
+            reply = await self.client.post(f"/projects/{reply.json()['id']}/publish", headers=admin_headers)
+            assert reply.status_code == 201, reply.text
+        project: dict[str, Any] = reply.json()
+        return project
+
+    async def session(
+        self,
+        project_id: str,
+        admin_headers: dict[str, str],
+        starts_at: datetime | None = None,
+        **overrides: Any,
+    ) -> dict[str, Any]:
+        """Another session added to a project (default: a day after the clock, two hours, 10 places)."""
+        body = session_body(starts_at or self.clock() + timedelta(days=1), **overrides)
+        reply = await self.client.post(f"/projects/{project_id}/sessions", json=body, headers=admin_headers)
+        assert reply.status_code == 201, reply.text
+        session: dict[str, Any] = reply.json()
+        return session
+
+    async def signed_up(
+        self,
+        volunteer_headers: dict[str, str],
+        session_id: str,
+        admin_headers: dict[str, str],
+        approve: bool = True,
+    ) -> dict[str, Any]:
+        """A sign-up through the API, approved by the organizer unless approve=False; returns its JSON."""
+        reply = await self.client.post(f"/sessions/{session_id}/signups", headers=volunteer_headers)
+        assert reply.status_code == 201, reply.text
+        signup: dict[str, Any] = reply.json()
+        if approve:
+            decided = await self.client.post(
+                f"/signups/{signup['id']}/decision", json={"approve": True}, headers=admin_headers
+            )
+            assert decided.status_code == 201, decided.text
+            signup = decided.json()
+        return signup
+
+
+def session_body(
+    starts_at: datetime, *, hours: float = 2, capacity: int = 10, **overrides: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "starts_at": starts_at.isoformat(),
+        "ends_at": (starts_at + timedelta(hours=hours)).isoformat(),
+        "capacity": capacity,
+    }
+    body.update(overrides)
+    return body

@@ -25,6 +25,7 @@ from litestar import Litestar  # noqa: E402
 from piccolo.apps.migrations.commands.forwards import run_forwards  # noqa: E402
 
 from app import create_app  # noqa: E402
+from jobs.tables import ALL_TABLES as JOB_TABLES  # noqa: E402
 from settings import Settings, generate_secrets, load_settings  # noqa: E402
 from tests import wechat_standin  # noqa: E402
 from tests.builders import World  # noqa: E402
@@ -86,7 +87,8 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[Litestar]:
         await _fresh_postgres(settings.database_url)
     result = await run_forwards("all")
     assert result.success, result.message
-    yield create_app(settings, clock=clock)
+    # Jobs run where a test asks for them (tests/test_jobs.py, the end-to-end walk), not in the background.
+    yield create_app(settings, clock=clock, background_jobs=False)
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +118,7 @@ async def clean_slate(request: pytest.FixtureRequest, clock: Clock) -> AsyncIter
     yield
     if "client" in request.fixturenames or "world" in request.fixturenames:
         db = engine()
-        names = [t._meta.tablename for t in reversed(ALL_TABLES)]
+        names = [t._meta.tablename for t in reversed(ALL_TABLES + JOB_TABLES)]
         if db.engine_type == "postgres":
             await db.run_ddl(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
         else:

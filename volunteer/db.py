@@ -41,6 +41,17 @@ async def write_transaction() -> AsyncIterator[None]:
             yield
 
 
+@asynccontextmanager
+async def single_write() -> AsyncIterator[None]:
+    """For one statement: atomic by itself on PostgreSQL (no BEGIN/COMMIT round trips), queued behind
+    the process's other writers in an IMMEDIATE transaction on SQLite."""
+    if isinstance(engine(), SQLiteEngine):
+        async with write_transaction():
+            yield
+    else:
+        yield
+
+
 def is_unique_violation(exc: BaseException, column: str = "") -> bool:
     """A unique-key conflict, optionally on one column (both engines name it in the message)."""
     if isinstance(exc, asyncpg.UniqueViolationError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -101,6 +102,11 @@ async def register_by_organization(
     return to_view(row, pii, masked=True)
 
 
+def new_code_seq() -> int:
+    """The subject of a volunteer's check-in codes: random, so a code reveals nothing about anyone."""
+    return secrets.randbits(39) + 1
+
+
 def age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
@@ -153,6 +159,7 @@ async def _insert(
     volunteer = Volunteer(
         account=account_id,
         volunteer_no=volunteer_number(),
+        code_seq=new_code_seq(),
         name=data.name.strip(),
         gender=person.gender,
         birth_date=person.birth_date,
@@ -199,8 +206,11 @@ async def _insert(
                     ).save()
             break
         except Exception as exc:
-            if is_unique_violation(exc, "volunteer_no") and attempt < 2:
+            if (
+                is_unique_violation(exc, "volunteer_no") or is_unique_violation(exc, "code_seq")
+            ) and attempt < 2:
                 volunteer.volunteer_no = volunteer_number()
+                volunteer.code_seq = new_code_seq()
                 volunteer._exists_in_db = False
                 continue
             if is_unique_violation(exc, "id_number_hash"):

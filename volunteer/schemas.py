@@ -16,8 +16,10 @@ from volunteer.tables import (
     InviteStatus,
     OrganizationKind,
     OrganizationStatus,
+    ProjectStatus,
     RegionLevel,
     Role,
+    SignupStatus,
 )
 
 Name = Annotated[str, Meta(min_length=1, max_length=50, description="姓名")]
@@ -231,3 +233,99 @@ class VolunteerOut(msgspec.Struct):
     skills: list[str]
     service_categories: list[ServiceCategory]
     created_at: datetime
+
+
+# --- projects and sign-ups ------------------------------------------------------------------------
+
+Latitude = Annotated[float, Meta(ge=-90, le=90, description="纬度（WGS-84）")]
+Longitude = Annotated[float, Meta(ge=-180, le=180, description="经度（WGS-84）")]
+
+
+class SessionCreate(msgspec.Struct, forbid_unknown_fields=True):
+    starts_at: Annotated[datetime, Meta(tz=True)]
+    ends_at: Annotated[datetime, Meta(tz=True, description="晚于开始时间，时段最长 24 小时")]
+    capacity: Annotated[int, Meta(ge=1, le=100_000, description="可录用人数")]
+    cancel_cutoff_min: Annotated[int, Meta(ge=0, le=43_200, description="开始前多少分钟停止取消报名")] = 120
+
+
+class ProjectCreate(msgspec.Struct, forbid_unknown_fields=True):
+    organization_id: uuid.UUID
+    title: Annotated[str, Meta(min_length=2, max_length=100)]
+    category: Annotated[ServiceCategory, Meta(description="服务类别：只有志愿服务类别才计入时长")]
+    description: Annotated[str, Meta(min_length=1, max_length=5000)]
+    region_code: RegionCode
+    address: Annotated[str, Meta(min_length=1, max_length=200)]
+    person_in_charge: Name
+    contact_phone: Annotated[str, Meta(min_length=7, max_length=20)]
+    headcount: Annotated[int, Meta(ge=1, le=100_000, description="计划招募人数")]
+    sessions: Annotated[list[SessionCreate], Meta(min_length=1, max_length=100)]
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    geofence_m: (
+        Annotated[int, Meta(ge=10, le=10_000, description="签到范围半径（米），须提供坐标")] | None
+    ) = None
+    insurance_required: Annotated[bool, Meta(description="有风险的项目须投保后才能开放报名")] = False
+    allow_walk_in: bool = False
+
+
+class SessionOut(msgspec.Struct):
+    id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    cancel_cutoff_min: int
+    approved: Annotated[int, Meta(description="已录用人数")]
+    spots_left: int
+
+
+class ProjectOut(msgspec.Struct):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    organization_name: str
+    title: str
+    category: ServiceCategory
+    description: str
+    region_code: str
+    region_name: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+    geofence_m: int | None
+    person_in_charge: str
+    contact_phone: str
+    insurance_required: bool
+    insured: bool
+    headcount: int
+    allow_walk_in: bool
+    status: ProjectStatus
+    published_at: datetime | None
+    sessions: Annotated[list[SessionOut], Meta(description="列表中只含未开始的时段，详情中含全部时段")]
+    distance_m: Annotated[float | None, Meta(description="按位置查询时与查询点的距离（米）")] = None
+
+
+class SignupOut(msgspec.Struct):
+    """A sign-up as the organizer sees it: the volunteer's name masked."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    volunteer_id: uuid.UUID
+    volunteer_no: str
+    name: Annotated[str, Meta(description="姓名（已脱敏）")]
+    status: SignupStatus
+    applied_at: datetime
+    decided_at: datetime | None
+    reason: str | None
+
+
+class MySignupOut(msgspec.Struct):
+    id: uuid.UUID
+    session_id: uuid.UUID
+    project_id: uuid.UUID
+    project_title: str
+    address: str
+    starts_at: datetime
+    ends_at: datetime
+    cancel_until: Annotated[datetime, Meta(description="此时间之前可自行取消报名")]
+    status: SignupStatus
+    applied_at: datetime
+    reason: Annotated[str | None, Meta(description="未通过的原因")]

@@ -12,7 +12,9 @@ from volunteer.access import Principal
 from volunteer.accounts import AuthContext
 from volunteer.api.security import principal_of
 from volunteer.pii import PiiCipher
+from volunteer.qr import QrCache
 from volunteer.registration import Policy
+from volunteer.scans import Scanner
 from volunteer.wechat import WeChatClient
 
 CurrentPrincipal = NamedDependency[Principal]
@@ -23,6 +25,8 @@ Pii = NamedDependency[PiiCipher]
 Auth = NamedDependency[AuthContext]
 WeChat = NamedDependency[WeChatClient]
 RegistrationPolicy = NamedDependency[Policy]
+ScanRules = NamedDependency[Scanner]
+QrImages = NamedDependency[QrCache]
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:

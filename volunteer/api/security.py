@@ -49,6 +49,10 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token.strip():
             raise DomainError(TOKEN_INVALID)
         account_id = self.keys.verify_access(token.strip(), self.clock())
+        handler = connection.scope.get("route_handler")
+        if handler is not None and handler.opt.get("token_only"):
+            # Hot paths whose own single statement checks the account (scans) skip the extra query.
+            return AuthenticationResult(user=Principal(account_id), auth=None)
         return AuthenticationResult(user=await load_principal(account_id), auth=None)
 
 

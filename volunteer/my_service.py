@@ -1,0 +1,67 @@
+"""What a volunteer sees of their own service: scans, records and totals."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from volunteer.access import Principal
+from volunteer.checkin_schemas import RecordOut, ServiceSummary
+from volunteer.db import as_uuid, as_uuid_or_none
+from volunteer.hours import format_hours
+from volunteer.profiles import volunteer_of
+from volunteer.tables import ServiceRecord
+
+
+async def my_records(actor: Principal, *, limit: int, offset: int) -> list[RecordOut]:
+    volunteer = await volunteer_of(actor.account_id)
+    rows = await ServiceRecord.raw(
+        "SELECT * FROM service_record WHERE volunteer = {} ORDER BY started_at DESC LIMIT {} OFFSET {}",
+        volunteer["id"],
+        limit,
+        offset,
+    )
+    return [_record(r) for r in rows]
+
+
+async def my_summary(actor: Principal) -> ServiceSummary:
+    volunteer = await volunteer_of(actor.account_id)
+    rows = await ServiceRecord.raw(
+        "SELECT status, count(*) AS n, coalesce(sum(credited_minutes), 0) AS minutes, "
+        "count(DISTINCT session) AS sessions FROM service_record "
+        "WHERE volunteer = {} AND status != 'rejected' GROUP BY status",
+        volunteer["id"],
+    )
+    by_status = {r["status"]: r for r in rows}
+    total = sum(int(r["minutes"]) for r in rows)
+    audited = int(by_status["audited"]["minutes"]) if "audited" in by_status else 0
+    pending = int(by_status["pending"]["minutes"]) if "pending" in by_status else 0
+    return ServiceSummary(
+        total_minutes=total,
+        total_hours=format_hours(total),
+        audited_minutes=audited,
+        audited_hours=format_hours(audited),
+        pending_minutes=pending,
+        records=sum(int(r["n"]) for r in rows),
+        sessions_attended=sum(int(r["sessions"]) for r in rows),
+    )
+
+
+def _record(row: dict[str, Any]) -> RecordOut:
+    flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else list(row["flags"])
+    return RecordOut(
+        id=as_uuid(row["id"]),
+        session_id=as_uuid_or_none(row["session"]),
+        activity_name=row["activity_name"],
+        organization_id=as_uuid(row["organization"]),
+        service_date=row["service_date"],
+        place=row["place"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        credited_minutes=row["credited_minutes"],
+        hours=format_hours(row["credited_minutes"]),
+        source=row["source"],
+        status=row["status"],
+        verified=bool(row["verified"]),
+        flags=flags,
+    )
