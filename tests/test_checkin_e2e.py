@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,12 +28,12 @@ async def job_worker(world: World, tmp_path: Path) -> AsyncIterator[None]:
             yield
         return
     env = {**os.environ, "DATABASE_URL": world.settings.database_url, "DATA_DIR": str(tmp_path)}
-    worker = subprocess.Popen([sys.executable, "-m", "jobs"], cwd=ROOT, env=env)
+    worker = await asyncio.create_subprocess_exec(sys.executable, "-m", "jobs", cwd=ROOT, env=env)
     try:
         yield
     finally:
         worker.terminate()
-        worker.wait(timeout=20)
+        await asyncio.wait_for(worker.wait(), timeout=20)
 
 
 async def settled_minutes(volunteer_id: str, *, within_s: float = 45) -> int:

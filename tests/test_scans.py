@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -272,6 +273,34 @@ async def test_an_offline_batch_counts_once_however_often_it_is_uploaded(world: 
     again = await world.client.post(url, json={"scans": batch}, headers=ev.admin)
     assert [r["replayed"] for r in again.json()] == [True] * 6
     assert await Scan.count() == 6
+
+
+async def test_a_changed_item_in_a_reuploaded_batch_is_refused_alone(world: World) -> None:
+    ev = await event(world, starts_in=timedelta(minutes=-60), hours=3)
+    people = [await signed_up_volunteer(world, ev) for _ in range(2)]
+    at = world.clock() - timedelta(minutes=30)
+    batch = [
+        scan_body(signer(world).personal_code(await code_seq_of(p["id"]), at), device_time=at.isoformat())
+        for _, p in people
+    ]
+    url = f"/sessions/{ev.session_id}/scans/offline"
+    await world.client.post(url, json={"scans": batch}, headers=ev.admin)
+    batch[1] = {**batch[1], "latitude": 30.0}
+    again = (await world.client.post(url, json={"scans": batch}, headers=ev.admin)).json()
+    assert [(r["replayed"], r["code"]) for r in again] == [(True, None), (False, "NONCE_REUSED")]
+    assert await Scan.count() == 2
+
+
+async def test_check_in_codes_never_reach_the_logs(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    ev = await event(world)
+    headers, _ = await signed_up_volunteer(world, ev)
+    code = signer(world).session_code(ev.seq, world.clock())
+    await scan(world, headers, scan_body(code))
+    await scan(world, headers, scan_body(code[:-2] + "ZZ"))  # refused, too
+    shown = (await world.client.get(f"/sessions/{ev.session_id}/code", headers=ev.admin)).json()["code"]
+    text = "\n".join(f"{r.name}: {r.getMessage()}" for r in caplog.records)
+    assert code not in text and shown not in text and code.split(".")[-1] not in text
 
 
 async def test_a_late_offline_upload_is_flagged(world: World) -> None:

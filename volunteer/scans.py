@@ -142,10 +142,27 @@ async def upload_offline(
     """A batch from an organizer's device that scanned offline, applied in the order it happened."""
     await require_organizer(actor, session_id)
     ordered = sorted(batch, key=lambda s: (s.device_time or now, s.nonce))
+    results: dict[str, Outcome] = {}
     async with write_transaction():
-        results = {
-            s.nonce: await organizer_scan(scanner, actor, session_id, s, now, offline=True) for s in ordered
-        }
+        for scan in ordered:
+            try:
+                results[scan.nonce] = await organizer_scan(
+                    scanner, actor, session_id, scan, now, offline=True
+                )
+            except DomainError as exc:
+                if exc.error is not errors.NONCE_REUSED:
+                    raise
+                # One bad item is that item's answer, not the batch's: nothing is written for it.
+                results[scan.nonce] = Outcome(
+                    uuid.uuid4(),
+                    scan.nonce,
+                    False,
+                    errors.NONCE_REUSED,
+                    scan.kind,
+                    session_id,
+                    None,
+                    scan.device_time or now,
+                )
     return [results[s.nonce] for s in batch]
 
 
