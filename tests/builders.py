@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,10 +58,20 @@ def registration(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+class Clock:
+    """The app's clock in tests: tests move it by setting now."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 class World:
     """The test's view of one deployment: an HTTP client plus shortcuts to set up who is who."""
 
-    def __init__(self, client: AsyncClient, settings: Settings, clock: Callable[[], datetime]) -> None:
+    def __init__(self, client: AsyncClient, settings: Settings, clock: Clock) -> None:
         self.client = client
         self.settings = settings
         self.clock = clock

@@ -28,19 +28,11 @@ from app import create_app  # noqa: E402
 from jobs.tables import ALL_TABLES as JOB_TABLES  # noqa: E402
 from settings import Settings, generate_secrets, load_settings  # noqa: E402
 from tests import wechat_standin  # noqa: E402
-from tests.builders import World  # noqa: E402
+from tests.builders import Clock, World  # noqa: E402
 from volunteer.db import engine  # noqa: E402
 from volunteer.tables import ALL_TABLES  # noqa: E402
 
 START = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def _fresh_postgres(url: str) -> None:
@@ -78,7 +70,7 @@ def settings(wechat_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture(scope="session")

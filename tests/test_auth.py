@@ -47,7 +47,7 @@ def claims_of(token: str) -> dict[str, Any]:
 
 def advance(world: World, by: timedelta) -> None:
     """Move the app's clock on (the world's clock is the settable one from conftest)."""
-    world.clock.now += by  # type: ignore[attr-defined]
+    world.clock.now += by
 
 
 async def me(world: World, access_token: str) -> httpx.Response:

@@ -71,7 +71,7 @@ async def test_post_sign_up_scan_in_and_out_settle_and_see_the_minutes(world: Wo
     )
     assert scanned_in.status_code == 201, scanned_in.text
 
-    clock.now = start + timedelta(minutes=65)  # type: ignore[attr-defined]
+    clock.now = start + timedelta(minutes=65)
     shown = await client.get(f"/sessions/{session['id']}/code", headers=fresh(world, admin))
     scanned_out = await client.post(
         "/scans",
@@ -80,7 +80,7 @@ async def test_post_sign_up_scan_in_and_out_settle_and_see_the_minutes(world: Wo
     )
     assert scanned_out.status_code == 201, scanned_out.text
 
-    clock.now = start + timedelta(hours=3)  # type: ignore[attr-defined]
+    clock.now = start + timedelta(hours=3)
     async with job_worker(world, tmp_path):
         # In at start-5 min, out at start+65 min: the session began 5 minutes in, so 60 minutes count.
         assert await settled_minutes(profile["id"]) == 60

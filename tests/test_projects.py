@@ -185,7 +185,7 @@ async def test_listed_projects_carry_only_upcoming_sessions(world: World) -> Non
     project = await world.project(
         org_id, admin, sessions=[session_body(soon), session_body(soon + timedelta(days=1))]
     )
-    world.clock.now += timedelta(hours=2)  # type: ignore[attr-defined]
+    world.clock.now += timedelta(hours=2)
     (listed,) = (await world.client.get("/projects")).json()
     assert [s["starts_at"] for s in listed["sessions"]] == [project["sessions"][1]["starts_at"]]
     detail = (await world.client.get(f"/projects/{project['id']}")).json()

@@ -30,7 +30,7 @@ async def test_check_in_and_out_are_accepted_and_stored(world: World) -> None:
     assert checked_in.status_code == 201, checked_in.text
     assert checked_in.json()["accepted"] is True and checked_in.json()["volunteer_id"] == profile["id"]
 
-    world.clock.now += timedelta(minutes=14)  # type: ignore[attr-defined]
+    world.clock.now += timedelta(minutes=14)
     code = signer(world).session_code(ev.seq, world.clock())
     checked_out = await scan(world, headers, scan_body(code, "check_out"))
     assert checked_out.status_code == 201, checked_out.text
@@ -71,7 +71,7 @@ async def test_an_expired_code_is_refused_and_the_attempt_is_stored(world: World
     ev = await event(world)
     headers, profile = await signed_up_volunteer(world, ev)
     code = signer(world).session_code(ev.seq, world.clock())
-    world.clock.now += timedelta(minutes=2)  # type: ignore[attr-defined]
+    world.clock.now += timedelta(minutes=2)
     refused(await scan(world, headers, scan_body(code)), "CODE_EXPIRED")
     stored = await Scan.objects().first()
     assert stored is not None and not stored.accepted and stored.refusal == "CODE_EXPIRED"
@@ -215,7 +215,7 @@ async def test_the_organizer_scans_a_personal_code_once(world: World) -> None:
     url = f"/sessions/{ev.session_id}/scans"
     reply = await world.client.post(url, json=scan_body(code), headers=ev.admin)
     assert reply.status_code == 201, reply.text
-    world.clock.now += timedelta(seconds=5)  # type: ignore[attr-defined]
+    world.clock.now += timedelta(seconds=5)
     # The same code shown again (a screenshot, say) cannot check the person out.
     refused(
         await world.client.post(url, json=scan_body(code, "check_out"), headers=ev.admin), "CODE_REPLAYED"

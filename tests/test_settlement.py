@@ -27,7 +27,7 @@ async def offline_scans(world: World, ev: Event, people: list[tuple[str, int, in
         if out_min is not None:
             at = ev.starts_at + timedelta(minutes=out_min)
             batch.append(scan_body(s.personal_code(seq, at), "check_out", device_time=at.isoformat()))
-    world.clock.now = ev.ends_at + GRACE + timedelta(minutes=1)  # type: ignore[attr-defined]
+    world.clock.now = ev.ends_at + GRACE + timedelta(minutes=1)
     url = f"/sessions/{ev.session_id}/scans/offline"
     reply = await world.client.post(url, json={"scans": batch}, headers=fresh(world, ev.admin))
     assert reply.status_code == 200, reply.text
@@ -123,7 +123,7 @@ async def test_the_daily_cap_holds_across_sessions(world: World) -> None:
     ).save()
     start = world.clock()
     await offline_scans(world, first, [(profile["id"], 0, 120)])
-    world.clock.now = start  # type: ignore[attr-defined]
+    world.clock.now = start
     await offline_scans(world, second, [(profile["id"], 0, 120)])
     await settlement.settle_session(first.session_id, world.clock(), daily_cap=150)
     await settlement.settle_session(second.session_id, world.clock(), daily_cap=150)

@@ -14,7 +14,7 @@ from volunteer.tables import Signup, SignupStatus, Volunteer
 
 async def advance(world: World, by: timedelta, profile: dict[str, Any]) -> dict[str, str]:
     """Move the app's clock on; returns fresh headers for the volunteer, whose old token has expired."""
-    world.clock.now += by  # type: ignore[attr-defined]
+    world.clock.now += by
     account = await Volunteer.select(Volunteer.account).where(Volunteer.id == profile["id"]).first()
     assert account is not None
     return world.headers(account["account"])
