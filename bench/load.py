@@ -117,10 +117,12 @@ async def run_load(
     expected: int = 200,
     timeout_s: float = 10.0,
     max_s: float = 600.0,
+    on_unexpected: Callable[[int, bytes], None] | None = None,
 ) -> LoadResult:
     """Send build(i) for i = 0, 1, ... over `concurrency` keep-alive connections until total or duration.
 
     Status 0 counts connection and framing failures; per_s counts only responses with the expected status.
+    on_unexpected(status, body) sees every other response, so a benchmark can show why it failed.
     """
     if total is None and duration_s is None:
         raise ValueError("give total or duration_s")
@@ -149,7 +151,7 @@ async def run_load(
                     started = time.perf_counter()
                     async with asyncio.timeout(timeout_s):
                         writer.write(raw)
-                        status, _, keep = await read_response(reader)
+                        status, body, keep = await read_response(reader)
                 except _FAILURES:
                     statuses[0] += 1
                     if writer is not None:
@@ -159,6 +161,8 @@ async def run_load(
                     continue
                 latencies.append(time.perf_counter() - started)
                 statuses[status] += 1
+                if status != expected and on_unexpected is not None:
+                    on_unexpected(status, body)
                 if not keep:
                     writer.close()
                     writer = reader = None

@@ -93,21 +93,17 @@ async def test_a_settlement_killed_halfway_leaves_nothing_and_the_rerun_matches_
 ) -> None:
     ev, _ = await settled_world(world)
     before = await snapshot()
-    real_write = settlement._write_record
-    calls = 0
+    real_insert = settlement._insert_records
 
-    async def dies_on_second_record(*args: Any, **kwargs: Any) -> int:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise RuntimeError("worker killed")
-        return await real_write(*args, **kwargs)
+    async def dies_after_writing_records(rows: list[tuple[object, ...]]) -> int:
+        await real_insert(rows)
+        raise RuntimeError("worker killed before marking the session settled")
 
-    monkeypatch.setattr(settlement, "_write_record", dies_on_second_record)
+    monkeypatch.setattr(settlement, "_insert_records", dies_after_writing_records)
     with pytest.raises(RuntimeError):
         await settlement.settle_session(ev.session_id, world.clock())
     assert await snapshot() == before  # the whole transaction rolled back
-    monkeypatch.setattr(settlement, "_write_record", real_write)
+    monkeypatch.setattr(settlement, "_insert_records", real_insert)
     await settlement.settle_session(ev.session_id, world.clock())
     after_rerun = await snapshot()
     assert len(after_rerun["records"]) == 2 and after_rerun["settled"][0]["settled_at"] is not None

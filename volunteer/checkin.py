@@ -58,7 +58,6 @@ class Context:
     geofence_m: int | None
     allow_walk_in: bool
     signup_status: str | None
-    approved: int
     no_shows: int
     recent_attempts: int
     checked_in_at: datetime | None
@@ -129,9 +128,7 @@ def decide(
         )
         if not can_walk_in:
             return refuse(errors.NOT_SIGNED_UP)
-        if ctx.approved >= ctx.capacity:
-            return refuse(errors.SESSION_FULL)
-        walk_in = True
+        walk_in = True  # capacity is counted when the spot is taken, under the session's row lock
 
     assert ctx.starts_at is not None and ctx.ends_at is not None
     if scan.kind is ScanKind.check_in:
@@ -206,7 +203,6 @@ def context_from_row(row: dict[str, Any]) -> Context:
         geofence_m=row["geofence_m"],
         allow_walk_in=bool(row["allow_walk_in"]),
         signup_status=row["signup_status"],
-        approved=row["approved"] or 0,
         no_shows=row["no_shows"] or 0,
         recent_attempts=row["recent_attempts"] or 0,
         checked_in_at=_as_time(row["checked_in_at"]),

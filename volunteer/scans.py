@@ -29,7 +29,6 @@ SELECT v.id AS volunteer_id, v.card_version, a.is_active AS account_active,
   p.status AS project_status, p.latitude, p.longitude, p.geofence_m, p.allow_walk_in,
   p.organization AS organization_id,
   (SELECT su.status FROM signup su WHERE su.session = s.id AND su.volunteer = v.id) AS signup_status,
-  (SELECT count(*) FROM signup su WHERE su.session = s.id AND su.status = 'approved') AS approved,
   (SELECT count(*) FROM signup su JOIN service_session ss ON ss.id = su.session
      WHERE su.volunteer = v.id AND su.status = 'no_show' AND ss.starts_at > {}) AS no_shows,
   (SELECT count(*) FROM scan sc
@@ -197,6 +196,38 @@ async def _scan(
     offline: bool,
     now: datetime,
     organizer: bool = False,
+) -> Outcome:
+    # On SQLite each statement outside a transaction opens its own connection (and thread): one
+    # transaction per scan makes it one. On PostgreSQL the read and the insert need none.
+    async with single_write():
+        return await _read_decide_store(
+            scanner,
+            actor,
+            scan,
+            claims,
+            code_error,
+            method,
+            volunteer_sql=volunteer_sql,
+            session_sql=session_sql,
+            offline=offline,
+            now=now,
+            organizer=organizer,
+        )
+
+
+async def _read_decide_store(
+    scanner: Scanner,
+    actor: Principal,
+    scan: ScanInput,
+    claims: CodeClaims | None,
+    code_error: ErrorCode | None,
+    method: ScanMethod,
+    *,
+    volunteer_sql: tuple[str, Any],
+    session_sql: tuple[str, Any],
+    offline: bool,
+    now: datetime,
+    organizer: bool,
 ) -> Outcome:
     policy = scanner.policy
     window = claims.window if claims is not None and claims.kind is not CodeKind.CARD else None

@@ -46,9 +46,13 @@ async def settle_session(session_id: uuid.UUID, now: datetime, *, daily_cap: int
             return None
         closed = await _close_missing_check_outs(session, now)
         no_shows = await _mark_no_shows(session_id)
-        records = 0
-        for pair in await _attendance(session_id):
-            records += await _write_record(session, pair, now, daily_cap)
+        pairs = await _attendance(session_id)
+        earlier = await _same_days_records([p["volunteer"] for p in pairs], session)
+        rows = [
+            _record_row(session, pair, earlier.get(str(pair["volunteer"]), []), now, daily_cap)
+            for pair in pairs
+        ]
+        records = await _insert_records(rows)
         await ServiceSession.raw(
             "UPDATE service_session SET settled_at = {} WHERE id = {} AND settled_at IS NULL", now, session_id
         )
@@ -119,27 +123,36 @@ async def _attendance(session_id: uuid.UUID) -> list[dict[str, Any]]:
     )
 
 
-async def _write_record(session: dict[str, Any], pair: dict[str, Any], now: datetime, daily_cap: int) -> int:
+_RECORD_COLUMNS = (
+    "id, volunteer, organization, project, session, activity_name, service_date, place, content, "
+    "started_at, ended_at, credited_minutes, person_in_charge, source, status, verified, flags, "
+    "settlement_key, created_at"
+)
+_BATCH = 200  # rows per INSERT: 19 parameters each, well under PostgreSQL's 32767
+
+
+def _record_row(
+    session: dict[str, Any],
+    pair: dict[str, Any],
+    earlier: list[dict[str, Any]],
+    now: datetime,
+    daily_cap: int,
+) -> tuple[object, ...]:
+    """The service record of one volunteer's check-in and check-out, minutes computed by the server."""
     starts, ends = _time(session["starts_at"]), _time(session["ends_at"])
     checked_in, checked_out = _time(pair["checked_in"]), _time(pair["checked_out"])
     start, end = max(checked_in, starts), min(checked_out, ends)
     own = credited_minutes(checked_in, checked_out, starts, ends)
     flags = sorted(set(_flags(pair["in_flags"]) + _flags(pair["out_flags"])))
     credited = own
-    if own > 0:
-        earlier = await _same_days_records(pair["volunteer"], start, end)
+    if own > 0 and earlier:
         if any(_time(r["started_at"]) < end and start < _time(r["ended_at"]) for r in earlier):
             flags.append("overlapping_sessions")
         credited = _marginal_minutes(earlier, start, end, daily_cap)
         if credited < own and "overlapping_sessions" not in flags:
             flags.append("over_daily_cap")
     source = RecordSource.offline_scan if pair["in_offline"] or pair["out_offline"] else RecordSource.scan
-    inserted = await ServiceSession.raw(
-        "INSERT INTO service_record (id, volunteer, organization, project, session, activity_name, "
-        "service_date, place, content, started_at, ended_at, credited_minutes, person_in_charge, recorder, "
-        "source, status, verified, flags, settlement_key, created_at) VALUES "
-        "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, NULL, {}, 'pending', {}, {}, {}, {}) "
-        "ON CONFLICT DO NOTHING RETURNING id",
+    return (
         uuid.uuid4(),
         pair["volunteer"],
         session["organization"],
@@ -154,26 +167,52 @@ async def _write_record(session: dict[str, Any], pair: dict[str, Any], now: date
         credited,
         session["person_in_charge"],
         source,
+        "pending",
         True,  # computed from scans: verified (信用时长)
         json.dumps(flags),
         f"{session['id']}:{pair['volunteer']}",
         now,
     )
-    return len(inserted)
 
 
-async def _same_days_records(volunteer: object, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Records of the same China days, whose minutes the daily cap must count."""
-    day_start = datetime.combine(start.astimezone(CHINA).date(), datetime.min.time(), CHINA)
-    day_end = datetime.combine(end.astimezone(CHINA).date(), datetime.min.time(), CHINA) + timedelta(days=1)
-    return await ServiceSession.raw(  # type: ignore[no-any-return]
-        "SELECT r.id, r.started_at, r.ended_at, r.credited_minutes, s.starts_at, s.ends_at "
-        "FROM service_record r LEFT JOIN service_session s ON s.id = r.session "
-        "WHERE r.volunteer = {} AND r.started_at < {} AND r.ended_at > {} AND r.status != 'rejected'",
-        volunteer,
-        day_end.astimezone(UTC),
-        day_start.astimezone(UTC),
-    )
+async def _insert_records(rows: list[tuple[object, ...]]) -> int:
+    inserted = 0
+    for start in range(0, len(rows), _BATCH):
+        chunk = rows[start : start + _BATCH]
+        values = ", ".join("(" + ", ".join(["{}"] * len(chunk[0])) + ")" for _ in chunk)
+        result = await ServiceSession.raw(
+            f"INSERT INTO service_record ({_RECORD_COLUMNS}) VALUES {values} "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            *[value for row in chunk for value in row],
+        )
+        inserted += len(result)
+    return inserted
+
+
+async def _same_days_records(
+    volunteers: list[object], session: dict[str, Any]
+) -> dict[str, list[dict[str, Any]]]:
+    """Earlier records on the session's China days, per volunteer: the daily cap counts their minutes."""
+    if not volunteers:
+        return {}
+    starts, ends = _time(session["starts_at"]), _time(session["ends_at"])
+    day_start = datetime.combine(starts.astimezone(CHINA).date(), datetime.min.time(), CHINA)
+    day_end = datetime.combine(ends.astimezone(CHINA).date(), datetime.min.time(), CHINA) + timedelta(days=1)
+    by_volunteer: dict[str, list[dict[str, Any]]] = {}
+    for start in range(0, len(volunteers), 1000):
+        chunk = volunteers[start : start + 1000]
+        rows = await ServiceSession.raw(
+            "SELECT r.id, r.volunteer, r.started_at, r.ended_at, s.starts_at, s.ends_at "
+            "FROM service_record r LEFT JOIN service_session s ON s.id = r.session "
+            f"WHERE r.volunteer IN ({', '.join(['{}'] * len(chunk))}) "
+            "AND r.started_at < {} AND r.ended_at > {} AND r.status != 'rejected'",
+            *chunk,
+            day_end.astimezone(UTC),
+            day_start.astimezone(UTC),
+        )
+        for row in rows:
+            by_volunteer.setdefault(str(row["volunteer"]), []).append(row)
+    return by_volunteer
 
 
 def _marginal_minutes(earlier: list[dict[str, Any]], start: datetime, end: datetime, cap: int) -> int:
