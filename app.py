@@ -26,6 +26,7 @@ from jobs.runtime import job_runtime
 from settings import Settings, load_settings
 from volunteer.accounts import AuthContext
 from volunteer.api.admin import AdminController
+from volunteer.api.audit_log import AuditLogController
 from volunteer.api.auth import AuthController
 from volunteer.api.checkin import CheckinController
 from volunteer.api.deps import provide_principal, provide_viewer
@@ -37,7 +38,7 @@ from volunteer.api.security import errors as errors_doc
 from volunteer.api.volunteers import VolunteerController
 from volunteer.checkin import CheckinPolicy
 from volunteer.codes import CodeSigner
-from volunteer.db import close_database, engine, open_database
+from volunteer.db import close_database, engine, open_database, run_with_database
 from volunteer.pii import PiiCipher
 from volunteer.qr import QrCache
 from volunteer.registration import Policy
@@ -147,6 +148,7 @@ def create_app(
             SessionController,
             SignupController,
             MySignupController,
+            AuditLogController,
         ],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(bearer_middleware(keys, clock))],
@@ -232,7 +234,6 @@ def openapi_config() -> OpenAPIConfig:
 
 def main() -> None:
     """One command on a laptop: migrate, seed a demo district on first start, serve on 127.0.0.1:8000."""
-    import asyncio
     import os
 
     import uvicorn
@@ -252,7 +253,7 @@ def main() -> None:
                 for login in logins:
                     print(f"  {login.who:<36} 手机号 {login.phone}  密码 {login.password}")
 
-    asyncio.run(prepare())
+    run_with_database(prepare)
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
     print(
         f"\n接口文档：http://{host}:{port}/schema/ （Scalar）"

@@ -1,8 +1,7 @@
-"""Operator commands: `python -m volunteer migrate | import-regions FILE | create-admin`."""
+"""Operator commands: python -m volunteer migrate | import-regions FILE | create-admin | verify-audit-log."""
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ import click
 from rich.progress import Progress
 
 from errors import DomainError
+from volunteer.db import run_with_database
 
 
 @click.group()
@@ -23,7 +23,7 @@ def migrate() -> None:
     """Apply all database migrations."""
     from volunteer.setup import migrate as run
 
-    asyncio.run(run())
+    run_with_database(run)
     click.echo("数据库迁移已完成")
 
 
@@ -44,7 +44,7 @@ def import_regions_command(csv_file: Path) -> None:
             return await import_regions(rows, progress=lambda n: progress.advance(task, n))
 
     try:
-        count = asyncio.run(run())
+        count = run_with_database(run)
     except DomainError as exc:
         raise click.ClickException(f"{exc.message}：{exc.detail}") from exc
     click.echo(f"已导入 {count} 条行政区划")
@@ -60,14 +60,29 @@ def create_admin(phone: str, name: str) -> None:
 
     password = getpass.getpass("密码：")
     try:
-        asyncio.run(
-            create_first_admin(
-                load_settings(), phone=phone, name=name, password=password, now=datetime.now(UTC)
+        settings = load_settings()
+        run_with_database(
+            lambda: create_first_admin(
+                settings, phone=phone, name=name, password=password, now=datetime.now(UTC)
             )
         )
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo("管理员账号已创建")
+
+
+@cli.command("verify-audit-log")
+def verify_audit_log() -> None:
+    """Verify the audit log's hash chain end to end; exit 1 at the first changed entry."""
+    from volunteer.audit_log import describe, verify_chain
+
+    async def run() -> bool:
+        report = await verify_chain()
+        click.echo(describe(report))
+        return report.ok
+
+    if not run_with_database(run):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
