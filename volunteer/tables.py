@@ -341,6 +341,22 @@ class ServiceRecord(Table, tablename="service_record"):
     created_at = Timestamptz()
 
 
+class AuditEntry(Table, tablename="audit_entry"):
+    """Rule 21: append-only, each entry carrying the hash of the one before (volunteer/audit_log.py)."""
+
+    id = UUID(primary_key=True)
+    seq = BigInt(unique=True)  # the position in the chain: 1, 2, 3...
+    at = Timestamptz()
+    actor = ForeignKey(Account, null=True, on_delete=OnDelete.restrict)  # null: the system
+    action = Varchar(length=48)  # "record.confirm", "certificate.issue", ...
+    subject_type = Varchar(length=32)
+    subject_id = Varchar(length=64)
+    region_path = Varchar(length=80, null=True, default=None)  # the jurisdiction it concerns
+    detail = JSON(default={})  # never personal data
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64)
+
+
 ALL_TABLES: list[type[Table]] = [
     Region,
     Account,
@@ -356,4 +372,5 @@ ALL_TABLES: list[type[Table]] = [
     Signup,
     Scan,
     ServiceRecord,
+    AuditEntry,
 ]
