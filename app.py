@@ -32,6 +32,7 @@ from volunteer.api.checkin import CheckinController
 from volunteer.api.deps import provide_principal, provide_viewer
 from volunteer.api.organizations import InviteController, OrganizationController
 from volunteer.api.projects import MySignupController, ProjectController, SessionController, SignupController
+from volunteer.api.records import RecordController
 from volunteer.api.regions import RegionController
 from volunteer.api.security import anyone, bearer_middleware
 from volunteer.api.security import errors as errors_doc
@@ -149,6 +150,7 @@ def create_app(
             SignupController,
             MySignupController,
             AuditLogController,
+            RecordController,
         ],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(bearer_middleware(keys, clock))],

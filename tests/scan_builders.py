@@ -122,3 +122,25 @@ def fresh(world: World, headers: dict[str, str]) -> dict[str, str]:
     token = headers["Authorization"].removeprefix("Bearer ")
     claims = jwt.decode(token, options={"verify_signature": False})
     return world.headers(uuid.UUID(claims["sub"]))
+
+
+GRACE = timedelta(minutes=30)
+
+
+async def offline_scans(world: World, ev: Event, people: list[tuple[str, int, int | None]]) -> None:
+    """Organizer uploads (volunteer id, check-in minute, check-out minute or None) after the session ended
+    (plus grace): the test clock moves there."""
+    s = signer(world)
+    batch: list[dict[str, Any]] = []
+    for volunteer_id, in_min, out_min in people:
+        seq = await code_seq_of(volunteer_id)
+        at = ev.starts_at + timedelta(minutes=in_min)
+        batch.append(scan_body(s.personal_code(seq, at), device_time=at.isoformat()))
+        if out_min is not None:
+            at = ev.starts_at + timedelta(minutes=out_min)
+            batch.append(scan_body(s.personal_code(seq, at), "check_out", device_time=at.isoformat()))
+    world.clock.now = ev.ends_at + GRACE + timedelta(minutes=1)
+    url = f"/sessions/{ev.session_id}/scans/offline"
+    reply = await world.client.post(url, json={"scans": batch}, headers=fresh(world, ev.admin))
+    assert reply.status_code == 200, reply.text
+    assert all(r["accepted"] for r in reply.json()), reply.text

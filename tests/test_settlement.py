@@ -9,29 +9,9 @@ from typing import Any
 import pytest
 
 from tests.builders import World
-from tests.scan_builders import Event, code_seq_of, event, fresh, scan_body, signed_up_volunteer, signer
+from tests.scan_builders import GRACE, Event, event, fresh, offline_scans, signed_up_volunteer
 from volunteer import settlement
 from volunteer.tables import Scan, ServiceRecord, ServiceSession, Signup, SignupStatus
-
-GRACE = timedelta(minutes=30)
-
-
-async def offline_scans(world: World, ev: Event, people: list[tuple[str, int, int | None]]) -> None:
-    """(volunteer id, minutes after start of check-in, of check-out or None) uploaded by the organizer."""
-    s = signer(world)
-    batch: list[dict[str, Any]] = []
-    for volunteer_id, in_min, out_min in people:
-        seq = await code_seq_of(volunteer_id)
-        at = ev.starts_at + timedelta(minutes=in_min)
-        batch.append(scan_body(s.personal_code(seq, at), device_time=at.isoformat()))
-        if out_min is not None:
-            at = ev.starts_at + timedelta(minutes=out_min)
-            batch.append(scan_body(s.personal_code(seq, at), "check_out", device_time=at.isoformat()))
-    world.clock.now = ev.ends_at + GRACE + timedelta(minutes=1)
-    url = f"/sessions/{ev.session_id}/scans/offline"
-    reply = await world.client.post(url, json={"scans": batch}, headers=fresh(world, ev.admin))
-    assert reply.status_code == 200, reply.text
-    assert all(r["accepted"] for r in reply.json()), reply.text
 
 
 async def settled_world(world: World) -> tuple[Event, dict[str, str]]:

@@ -1,0 +1,85 @@
+"""Rule 20: the auditor's queue: confirmed records of organizations in the auditor's regions."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from volunteer.access import Principal
+from volunteer.db import as_uuid
+from volunteer.identity import mask_name
+from volunteer.record_schemas import QueueRowOut
+from volunteer.regions import region_by_code
+from volunteer.tables import Role, ServiceRecord
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    region_code: str | None = None
+    organization_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    flag: str | None = None
+    verified: bool | None = None
+
+
+async def audit_queue(actor: Principal, where: QueueFilter, *, limit: int, offset: int) -> list[QueueRowOut]:
+    paths = actor.regions(Role.auditor)
+    if not paths:
+        return []
+    clauses = ["r.status = 'confirmed'", "(" + " OR ".join(["g.path LIKE {}"] * len(paths)) + ")"]
+    args: list[object] = [f"{p}%" for p in paths]
+    if where.region_code is not None:
+        clauses.append("g.path LIKE {}")
+        args.append(f"{(await region_by_code(where.region_code)).path}%")
+    for sql, value in (
+        ("r.organization = {}", where.organization_id),
+        ("r.project = {}", where.project_id),
+        ("r.service_date >= {}", where.date_from),
+        ("r.service_date <= {}", where.date_to),
+        ("r.verified = {}", where.verified),
+    ):
+        if value is not None:
+            clauses.append(sql)
+            args.append(value)
+    if where.flag is not None:
+        # Flags are a JSON list of plain words: the quoted word in its text is the flag.
+        clauses.append("CAST(r.flags AS TEXT) LIKE {}")
+        args.append(f'%"{where.flag}"%')
+    rows = await ServiceRecord.raw(
+        "SELECT r.id, r.volunteer, v.name AS volunteer_name, v.volunteer_no, r.organization, "
+        "o.name AS organization_name, r.project, r.activity_name, r.service_date, r.started_at, r.ended_at, "
+        "r.credited_minutes, r.source, r.verified, r.flags FROM service_record r "
+        "JOIN volunteer v ON v.id = r.volunteer JOIN organization o ON o.id = r.organization "
+        "JOIN region g ON g.id = o.region WHERE " + " AND ".join(clauses) + " "
+        "ORDER BY r.service_date, r.id LIMIT {} OFFSET {}",
+        *args,
+        limit,
+        offset,
+    )
+    return [_row(r) for r in rows]
+
+
+def _row(row: dict[str, Any]) -> QueueRowOut:
+    flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else list(row["flags"])
+    return QueueRowOut(
+        id=as_uuid(row["id"]),
+        volunteer_id=as_uuid(row["volunteer"]),
+        volunteer_name=mask_name(row["volunteer_name"]),
+        volunteer_no=row["volunteer_no"],
+        organization_id=as_uuid(row["organization"]),
+        organization_name=row["organization_name"],
+        project_id=as_uuid(row["project"]),
+        activity_name=row["activity_name"],
+        service_date=row["service_date"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        credited_minutes=int(row["credited_minutes"]),
+        source=row["source"],
+        verified=bool(row["verified"]),
+        flags=[str(f) for f in flags],
+    )

@@ -1,0 +1,64 @@
+"""Request and response bodies of record confirmation, the auditor's queue and audit decisions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from volunteer.records import SkipReason
+from volunteer.schemas import Reason
+
+RecordIds = Annotated[
+    list[uuid.UUID], Meta(min_length=1, max_length=200, description="服务记录 id，一次最多 200 条")
+]
+
+
+class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
+    record_ids: RecordIds
+
+
+class AuditIn(msgspec.Struct, forbid_unknown_fields=True):
+    record_ids: RecordIds
+    approve: Annotated[bool, Meta(description="true 审核通过；false 驳回（须填写原因）")]
+    reason: Reason | None = None
+
+
+class SkippedOut(msgspec.Struct):
+    record_id: uuid.UUID
+    reason: Annotated[
+        SkipReason,
+        Meta(
+            description=(
+                "not_found 记录不存在；not_pending 记录已不是待确认；not_your_organization 非本组织记录；"
+                "needs_parent_org 当日超过8小时，须上级组织确认；needs_auditor 当日超过12小时，须审核员确认；"
+                "not_confirmed 记录不是已确认状态（未确认或已审核/驳回）；out_of_scope 超出审核辖区"
+            )
+        ),
+    ]
+
+
+class DecisionOut(msgspec.Struct):
+    done: Annotated[list[uuid.UUID], Meta(description="本次状态已变更的记录")]
+    skipped: list[SkippedOut]
+
+
+class QueueRowOut(msgspec.Struct):
+    id: uuid.UUID
+    volunteer_id: uuid.UUID
+    volunteer_name: Annotated[str, Meta(description="脱敏姓名")]
+    volunteer_no: str
+    organization_id: uuid.UUID
+    organization_name: str
+    project_id: uuid.UUID
+    activity_name: str
+    service_date: date
+    started_at: datetime
+    ended_at: datetime
+    credited_minutes: int
+    source: str
+    verified: Annotated[bool, Meta(description="扫码记录为已核验时长（信用时长）；补录为荣誉时长")]
+    flags: list[str]
