@@ -37,13 +37,12 @@ from volunteer.api.regions import RegionController
 from volunteer.api.security import anyone, bearer_middleware
 from volunteer.api.security import errors as errors_doc
 from volunteer.api.volunteers import VolunteerController
-from volunteer.checkin import CheckinPolicy
+from volunteer.checkin import CheckinPolicy, Scanner
 from volunteer.codes import CodeSigner
 from volunteer.db import close_database, engine, open_database, run_with_database
 from volunteer.pii import PiiCipher
 from volunteer.qr import QrCache
 from volunteer.registration import Policy
-from volunteer.scans import Scanner
 from volunteer.schemas import Error
 from volunteer.tokens import TokenKeys
 from volunteer.wechat import WeChatClient

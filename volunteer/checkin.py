@@ -10,7 +10,7 @@ from typing import Any
 
 import errors
 from errors import ErrorCode
-from volunteer.codes import CodeClaims, CodeKind
+from volunteer.codes import CodeClaims, CodeKind, CodeSigner
 from volunteer.hours import Fix, location_flags, outside_geofence
 from volunteer.tables import ProjectStatus, ScanKind, ScanMethod, SignupStatus
 
@@ -22,6 +22,14 @@ class CheckinPolicy:
     attempts_per_min: int = 10
     late_upload: timedelta = timedelta(hours=1)
     no_show_limit: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Scanner:
+    """What every scan needs besides the scan itself: the code signer and the rules' settings."""
+
+    signer: CodeSigner
+    policy: CheckinPolicy
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from volunteer.checkin_schemas import (
     ScanOut,
     ServiceSummary,
 )
-from volunteer.scans import Outcome
+from volunteer.scan_store import Outcome
 from volunteer.tables import Role
 
 SCAN_REFUSALS = (

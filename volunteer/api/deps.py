@@ -11,10 +11,10 @@ from litestar.di import NamedDependency
 from volunteer.access import Principal
 from volunteer.accounts import AuthContext
 from volunteer.api.security import principal_of
+from volunteer.checkin import Scanner
 from volunteer.pii import PiiCipher
 from volunteer.qr import QrCache
 from volunteer.registration import Policy
-from volunteer.scans import Scanner
 from volunteer.wechat import WeChatClient
 
 CurrentPrincipal = NamedDependency[Principal]
