@@ -34,6 +34,7 @@ from volunteer.api.organizations import InviteController, OrganizationController
 from volunteer.api.projects import MySignupController, ProjectController, SessionController, SignupController
 from volunteer.api.records import RecordController
 from volunteer.api.regions import RegionController
+from volunteer.api.reports import ReportController
 from volunteer.api.security import anyone, bearer_middleware
 from volunteer.api.security import errors as errors_doc
 from volunteer.api.volunteers import VolunteerController
@@ -150,6 +151,7 @@ def create_app(
             MySignupController,
             AuditLogController,
             RecordController,
+            ReportController,
         ],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(bearer_middleware(keys, clock))],

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from volunteer.access import Principal
+from volunteer.anomalies import flags_for_records
 from volunteer.db import as_uuid
 from volunteer.identity import mask_name
 from volunteer.record_schemas import QueueRowOut
@@ -61,10 +62,11 @@ async def audit_queue(actor: Principal, where: QueueFilter, *, limit: int, offse
         limit,
         offset,
     )
-    return [_row(r) for r in rows]
+    anomalies = await flags_for_records([as_uuid(r["id"]) for r in rows])
+    return [_row(r, anomalies[as_uuid(r["id"])]) for r in rows]
 
 
-def _row(row: dict[str, Any]) -> QueueRowOut:
+def _row(row: dict[str, Any], anomalies: list[str]) -> QueueRowOut:
     flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else list(row["flags"])
     return QueueRowOut(
         id=as_uuid(row["id"]),
@@ -82,4 +84,5 @@ def _row(row: dict[str, Any]) -> QueueRowOut:
         source=row["source"],
         verified=bool(row["verified"]),
         flags=[str(f) for f in flags],
+        anomalies=anomalies,
     )

@@ -62,3 +62,32 @@ class QueueRowOut(msgspec.Struct):
     source: str
     verified: Annotated[bool, Meta(description="扫码记录为已核验时长（信用时长）；补录为荣誉时长")]
     flags: list[str]
+    anomalies: Annotated[
+        list[str],
+        Meta(
+            description=(
+                "跨记录计算的异常（不同于记录自身的 flags）：overlapping_sessions 时间重叠；"
+                "over_24h_day 当日合计超过24小时；manual_burst 集中补录；identical_coordinates 坐标完全相同；"
+                "device_far_from_site 同一设备远离项目地点代多人签到"
+            )
+        ),
+    ]
+
+
+class OrgAnomalyCount(msgspec.Struct):
+    organization_id: uuid.UUID
+    organization_name: str
+    overlapping_sessions: Annotated[int, Meta(description="与本人其他未驳回记录时间重叠的记录数")]
+    over_24h_day: Annotated[
+        int, Meta(description="本人同一服务日期（北京时间）认定时长合计超过24小时的记录数")
+    ]
+    signups_without_scans: Annotated[
+        int, Meta(description="已结算、报名（通过或缺席）≥10人却无一次有效扫码的场次数")
+    ]
+    manual_burst: Annotated[int, Meta(description="同一录入人1小时内为本组织补录≥20条，其中的补录记录数")]
+    identical_coordinates: Annotated[
+        int, Meta(description="同一场次≥10次有效扫码坐标完全相同，其中扫码对应的记录数")
+    ]
+    device_far_from_site: Annotated[
+        int, Meta(description="同一设备在同一场次离项目地点超过1公里为≥10名志愿者签到，对应的记录数")
+    ]

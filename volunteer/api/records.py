@@ -11,12 +11,12 @@ from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 import errors
-from volunteer import audit_queue, records
+from volunteer import anomalies, audit_queue, records
 from volunteer.api.deps import CurrentPrincipal, Now
 from volunteer.api.security import BEARER, has_role
 from volunteer.api.security import errors as documented
 from volunteer.audit_queue import QueueFilter
-from volunteer.record_schemas import AuditIn, ConfirmIn, DecisionOut, QueueRowOut, SkippedOut
+from volunteer.record_schemas import AuditIn, ConfirmIn, DecisionOut, OrgAnomalyCount, QueueRowOut, SkippedOut
 from volunteer.tables import Role
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
@@ -70,6 +70,25 @@ class RecordController(Controller):
     ) -> list[QueueRowOut]:
         where = QueueFilter(region_code, organization_id, project_id, date_from, date_to, flag, verified)
         return await audit_queue.audit_queue(principal, where, limit=limit, offset=offset)
+
+    @get(
+        "/anomalies",
+        guards=[auditor],
+        summary="异常统计（按组织）",
+        description=(
+            "辖区内各组织在服务日期范围内（含两端）未驳回记录的异常条数，以及该期间开始的已结算场次中"
+            "报名多却无扫码的场次数；只列出有异常的组织。辖区外的区划返回 OUT_OF_SCOPE。"
+        ),
+        responses=documented(errors.FORBIDDEN, errors.OUT_OF_SCOPE, errors.REGION_NOT_FOUND),
+    )
+    async def anomaly_counts(
+        self,
+        principal: CurrentPrincipal,
+        region_code: Annotated[str, QueryParameter(pattern=r"^\d{6}(\d{3}){0,2}$")],
+        date_from: Annotated[date, QueryParameter(description="服务日期起（含）")],
+        date_to: Annotated[date, QueryParameter(description="服务日期止（含）")],
+    ) -> list[OrgAnomalyCount]:
+        return await anomalies.organization_counts(principal, region_code, date_from, date_to)
 
     @post(
         "/audit",
