@@ -13,9 +13,18 @@ from volunteer.identity import IdType, check_digit_mod11_2
 from volunteer.organizations import decide_organization, register_organization
 from volunteer.passwords import hash_password
 from volunteer.pii import PiiCipher
+from volunteer.projects import create_project, publish_project
 from volunteer.regions import import_regions, read_csv, region_by_code
 from volunteer.registration import Policy, register_by_organization, register_self
-from volunteer.schemas import Consent, OrganizationCreate, RegistrationByOrganization, VolunteerRegistration
+from volunteer.schemas import (
+    Consent,
+    OrganizationCreate,
+    ProjectCreate,
+    RegistrationByOrganization,
+    SessionCreate,
+    VolunteerRegistration,
+)
+from volunteer.signups import apply, decide_signup
 from volunteer.tables import Account, OrganizationKind, Region, Role, RoleGrant
 
 DEMO_REGIONS = Path(__file__).parent / "data" / "demo_regions.csv"
@@ -85,7 +94,46 @@ async def seed_demo(pii: PiiCipher, now: datetime) -> list[DemoLogin] | None:
     )
     # The person then signs in and takes over the record the team entered (name and phone match).
     await register_self(Principal(person), pii, Policy(), person_data, today=today, now=now)
+    await _demo_project(
+        Principal(captain, (Grant(Role.org_admin, organization_id=org.id),)), person, org.id, now
+    )
     return logins
+
+
+async def _demo_project(
+    captain: Principal, volunteer_account: uuid.UUID, org_id: uuid.UUID, now: datetime
+) -> None:
+    """A published project whose first session opens for check-in at once, the demo volunteer approved."""
+    soon = now + timedelta(minutes=20)
+    project = await create_project(
+        captain,
+        ProjectCreate(
+            organization_id=org_id,
+            title="鳌山社区敬老院陪伴",
+            category=ServiceCategory.elderly_and_disabled,
+            description="陪伴老人聊天、读报，协助午餐",
+            region_code="310151101001",
+            address="上海市崇明区城桥镇鳌山路1号",
+            person_in_charge="李队长",
+            contact_phone="021-59612345",
+            headcount=30,
+            latitude=31.6228,
+            longitude=121.3976,
+            geofence_m=500,
+            allow_walk_in=True,
+            sessions=[
+                SessionCreate(starts_at=soon, ends_at=soon + timedelta(hours=3), capacity=30),
+                SessionCreate(
+                    starts_at=soon + timedelta(days=1), ends_at=soon + timedelta(days=1, hours=3), capacity=30
+                ),
+            ],
+        ),
+        now,
+    )
+    await publish_project(captain, project.id, now)
+    first_session = min(project.sessions, key=lambda s: s.starts_at)
+    signup = await apply(Principal(volunteer_account), first_session.id, now)
+    await decide_signup(captain, signup.id, approve=True, reason=None, now=now)
 
 
 async def _account(pii: PiiCipher, login: DemoLogin, now: datetime) -> uuid.UUID:
