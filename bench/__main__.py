@@ -12,6 +12,10 @@ from typing import Any
 
 # name -> (what it measures, "module:function" returning the figures); imported only when run.
 BENCHMARKS: dict[str, tuple[str, str]] = {
+    "audit": (
+        "audit queue vs raw asyncpg, monthly statistics, XLSX export memory, certificates",
+        "bench.audit:main",
+    ),
     "profile": ("register + GET /volunteers/me vs bare Litestar + raw asyncpg", "bench.profile:main"),
     "scans": (
         "check-in scans vs raw asyncpg, offline upload, settlement, SQLite mode, QR",
