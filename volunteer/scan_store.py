@@ -83,39 +83,50 @@ async def read_decide_store(
     session_sql: tuple[str, Any],
     offline: bool,
     now: datetime,
-    organizer: bool,
+    organizer: bool = False,
 ) -> Outcome:
-    policy = scanner.policy
-    window = claims.window if claims is not None and claims.kind is not CodeKind.CARD else None
-    sql = _READ.replace("{volunteer}", volunteer_sql[0]).replace("{session}", session_sql[0])
-    rows = await Scan.raw(
-        sql,
-        now - timedelta(days=365),
-        now - timedelta(minutes=1),
-        window,
-        actor.account_id,
-        scan.nonce,
-        volunteer_sql[1],
-        session_sql[1],
-    )
-    row = rows[0]
-    body_hash = _body_hash(scan, method)
-    if row["prior_id"] is not None:
-        return await _replay(as_uuid(row["prior_id"]), body_hash)
-    if (
-        organizer
-        and row["organization_id"] is not None
-        and not actor.administers(as_uuid(row["organization_id"]))
-    ):
-        raise DomainError(errors.OUT_OF_SCOPE)
-    ctx = context_from_row(row)
-    bounds = scanner.signer.window_bounds(window) if window is not None else None
-    decision = decide(
-        ctx, scan, claims, code_error, method, offline=offline, policy=policy, window_bounds=bounds, now=now
-    )
-    if not decision.store:
-        return _outcome(uuid.uuid4(), scan, ctx, decision)
-    return await _store(actor, scan, ctx, decision, method, window, body_hash, offline=offline, now=now)
+    """Gather, decide, store. On SQLite each statement outside a transaction opens its own connection
+    (and thread): one transaction per scan makes it one. On PostgreSQL the read and insert need none."""
+    async with single_write():
+        policy = scanner.policy
+        window = claims.window if claims is not None and claims.kind is not CodeKind.CARD else None
+        sql = _READ.replace("{volunteer}", volunteer_sql[0]).replace("{session}", session_sql[0])
+        rows = await Scan.raw(
+            sql,
+            now - timedelta(days=365),
+            now - timedelta(minutes=1),
+            window,
+            actor.account_id,
+            scan.nonce,
+            volunteer_sql[1],
+            session_sql[1],
+        )
+        row = rows[0]
+        body_hash = _body_hash(scan, method)
+        if row["prior_id"] is not None:
+            return await _replay(as_uuid(row["prior_id"]), body_hash)
+        if (
+            organizer
+            and row["organization_id"] is not None
+            and not actor.administers(as_uuid(row["organization_id"]))
+        ):
+            raise DomainError(errors.OUT_OF_SCOPE)
+        ctx = context_from_row(row)
+        bounds = scanner.signer.window_bounds(window) if window is not None else None
+        decision = decide(
+            ctx,
+            scan,
+            claims,
+            code_error,
+            method,
+            offline=offline,
+            policy=policy,
+            window_bounds=bounds,
+            now=now,
+        )
+        if not decision.store:
+            return _outcome(uuid.uuid4(), scan, ctx, decision)
+        return await _store(actor, scan, ctx, decision, method, window, body_hash, offline=offline, now=now)
 
 
 async def _store(

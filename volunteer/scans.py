@@ -9,14 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import errors
 from errors import DomainError, ErrorCode
 from volunteer.access import Principal
 from volunteer.checkin import ScanInput, Scanner
 from volunteer.codes import CodeClaims, CodeKind, CodeSigner
-from volunteer.db import as_uuid, single_write, write_transaction
+from volunteer.db import as_uuid, write_transaction
 from volunteer.scan_store import Outcome, read_decide_store, scan_fields
 from volunteer.tables import ScanMethod, ServiceSession
 
@@ -27,7 +26,7 @@ async def volunteer_scan(scanner: Scanner, actor: Principal, scan: ScanInput, no
     if claims is not None and claims.kind is CodeKind.PERSONAL:
         claims, code_error = None, errors.CODE_INVALID
     session_seq = claims.subject if claims is not None and claims.kind is CodeKind.SESSION else None
-    return await _scan(
+    return await read_decide_store(
         scanner,
         actor,
         scan,
@@ -61,7 +60,7 @@ async def organizer_scan(
         else ScanMethod.organizer_scans_volunteer
     )
     scan = ScanInput(**{**scan_fields(scan), "session_id": session_id})
-    return await _scan(
+    return await read_decide_store(
         scanner,
         actor,
         scan,
@@ -122,38 +121,6 @@ async def require_organizer(actor: Principal, session_id: uuid.UUID) -> None:
         raise DomainError(errors.SESSION_NOT_FOUND)
     if not actor.administers(as_uuid(rows[0]["organization"])):
         raise DomainError(errors.OUT_OF_SCOPE)
-
-
-async def _scan(
-    scanner: Scanner,
-    actor: Principal,
-    scan: ScanInput,
-    claims: CodeClaims | None,
-    code_error: ErrorCode | None,
-    method: ScanMethod,
-    *,
-    volunteer_sql: tuple[str, Any],
-    session_sql: tuple[str, Any],
-    offline: bool,
-    now: datetime,
-    organizer: bool = False,
-) -> Outcome:
-    # On SQLite each statement outside a transaction opens its own connection (and thread): one
-    # transaction per scan makes it one. On PostgreSQL the read and the insert need none.
-    async with single_write():
-        return await read_decide_store(
-            scanner,
-            actor,
-            scan,
-            claims,
-            code_error,
-            method,
-            volunteer_sql=volunteer_sql,
-            session_sql=session_sql,
-            offline=offline,
-            now=now,
-            organizer=organizer,
-        )
 
 
 def _verify(signer: CodeSigner, code: str, at: datetime) -> tuple[CodeClaims | None, ErrorCode | None]:
