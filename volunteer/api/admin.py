@@ -22,7 +22,7 @@ from errors import (
     ROLE_SCOPE_INVALID,
 )
 from volunteer import staff
-from volunteer.accounts import GrantView, grants_of
+from volunteer.accounts import GrantView, grants_by_account
 from volunteer.api.deps import CurrentPrincipal, Now, Pii
 from volunteer.api.security import BEARER, errors, has_role
 from volunteer.schemas import GrantOut, RoleGrantRequest, StaffCreate, StaffOut
@@ -33,9 +33,15 @@ def grant_out(g: GrantView) -> GrantOut:
     return GrantOut(g.id, g.role, g.organization_id, g.region_code, g.granted_at)
 
 
-async def _staff_out(account: Account) -> StaffOut:
-    grants = [grant_out(g) for g in await grants_of(account.id)]
-    return StaffOut(account.id, account.display_name, account.is_active, account.created_at, grants)
+def _grants(grants: dict[uuid.UUID, list[GrantView]], account_id: uuid.UUID) -> list[GrantOut]:
+    return [grant_out(g) for g in grants.get(account_id, [])]
+
+
+async def _staff_out(accounts: list[Account]) -> list[StaffOut]:
+    grants = await grants_by_account([a.id for a in accounts])
+    return [
+        StaffOut(a.id, a.display_name, a.is_active, a.created_at, _grants(grants, a.id)) for a in accounts
+    ]
 
 
 class AdminController(Controller):
@@ -55,7 +61,7 @@ class AdminController(Controller):
         account = await staff.create_staff(
             principal, pii, phone=data.phone, name=data.name, password=data.password, now=now
         )
-        return await _staff_out(account)
+        return (await _staff_out([account]))[0]
 
     @get("/", summary="工作人员账号列表", responses=errors(FORBIDDEN))
     async def index(
@@ -64,7 +70,7 @@ class AdminController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[StaffOut]:
-        return [await _staff_out(a) for a in await staff.list_staff(principal, limit=limit, offset=offset)]
+        return await _staff_out(await staff.list_staff(principal, limit=limit, offset=offset))
 
     @post(
         "/{account_id:uuid}/roles",
