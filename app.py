@@ -43,6 +43,7 @@ from volunteer.codes import CodeSigner
 from volunteer.db import close_database, engine, open_database, run_with_database
 from volunteer.pii import PiiCipher
 from volunteer.qr import QrCache
+from volunteer.record_rules import RecordRules
 from volunteer.registration import Policy
 from volunteer.schemas import Error
 from volunteer.tokens import TokenKeys
@@ -165,6 +166,7 @@ def create_app(
             "policy": constant(policy),
             "scanner": constant(scanner),
             "qr": constant(QrCache()),
+            "rules": constant(RecordRules.from_settings(settings)),
             "wechat": Provide(lambda: wechat_holder["client"], sync_to_thread=False),
         },
         exception_handlers={Exception: render_error},

@@ -148,6 +148,30 @@ SESSION_FULL = _code("SESSION_FULL", 409, "该时段名额已满")
 NONCE_REUSED = _code("NONCE_REUSED", 409, "同一扫码编号对应了不同的扫码内容")
 
 
+# Records: corrections, manual entries, deadlines (DOMAIN rules 17-20)
+RECORD_NOT_FOUND = _code("RECORD_NOT_FOUND", 404, "服务记录不存在")
+RECORD_NOT_CORRECTABLE = _code("RECORD_NOT_CORRECTABLE", 409, "该记录已被更正、驳回或撤销，不能再更正")
+RECORD_NOT_REVOCABLE = _code("RECORD_NOT_REVOCABLE", 409, "只有已审核的记录可以撤销")
+RECORD_CHANGED = _code("RECORD_CHANGED", 409, "该记录刚刚被他人处理，请刷新后重试")
+CORRECTION_NO_CHANGE = _code("CORRECTION_NO_CHANGE", 422, "更正内容与原记录相同")
+CORRECTION_REQUEST_OPEN = _code("CORRECTION_REQUEST_OPEN", 409, "该记录已有待处理的更正申请")
+CORRECTION_REQUEST_NOT_FOUND = _code("CORRECTION_REQUEST_NOT_FOUND", 404, "更正申请不存在或已处理")
+ANSWER_REQUIRED = _code("ANSWER_REQUIRED", 422, "请填写答复意见")
+TIME_RANGE_INVALID = _code("TIME_RANGE_INVALID", 422, "结束时间须晚于开始时间")
+EVIDENCE_REQUIRED = _code("EVIDENCE_REQUIRED", 422, "补录须上传佐证材料（如活动照片、签到表）")
+MANUAL_EXCEEDS_SESSION = _code("MANUAL_EXCEEDS_SESSION", 422, "补录时长不能超过活动时段")
+SECOND_APPROVER_REQUIRED = _code("SECOND_APPROVER_REQUIRED", 403, "补录须由录入人以外的另一位管理员审批")
+LATE_ENTRY_NEEDS_REASON = _code("LATE_ENTRY_NEEDS_REASON", 422, "已超过10个工作日的记录期限，请填写逾期原因")
+LATE_ENTRY_NEEDS_AUDITOR = _code("LATE_ENTRY_NEEDS_AUDITOR", 403, "逾期补录须由审核员（文明办）审批")
+NOTIFICATION_NOT_FOUND = _code("NOTIFICATION_NOT_FOUND", 404, "通知不存在")
+
+# Certificates and star levels (DOMAIN rules 23-24)
+CERTIFICATE_NOT_FOUND = _code("CERTIFICATE_NOT_FOUND", 404, "未找到该志愿服务记录证明")
+CERTIFICATE_NO_HOURS = _code("CERTIFICATE_NO_HOURS", 422, "该期间没有已审核的服务时长，无法开具证明")
+CERTIFICATE_ALREADY_REVOKED = _code("CERTIFICATE_ALREADY_REVOKED", 409, "该证明已被撤销")
+PERIOD_INVALID = _code("PERIOD_INVALID", 422, "起止日期不正确")
+
+
 def error_catalog_markdown() -> str:
     """The code table for the OpenAPI description, so clients see every code in one place."""
     rows = [f"| `{e.code}` | {e.status} | {e.message} |" for e in CATALOG.values()]

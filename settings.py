@@ -59,6 +59,12 @@ class Settings:
     late_upload_s: int = 3600  # an offline scan uploaded later than this is flagged
     daily_cap_min: int = 1440  # rule 13: at most 24 h a day across sessions
     no_show_limit: int = 5  # rule 15: no-shows in a year that suspend sign-up rights
+    record_deadline_workdays: int = 10  # rule 17: records are final this many working days after the day
+    record_reminder_workdays: int = 7  # rule 17: still pending this many working days on: remind the org
+    star_thresholds_h: tuple[int, ...] = (100, 300, 600, 1000, 1500)  # rule 24: hours for 1★..5★
+    star_mode: str = "cumulative"  # rule 24: "cumulative", or "yearly" (per calendar year)
+    star_publicity_workdays: int = 5  # rule 24: 公示 before a level is published
+    public_base_url: str = "http://127.0.0.1:8000"  # certificates' QR codes point here
     data_dir: str = DEFAULT_DATA_DIR
     timezone: str = "Asia/Shanghai"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -105,8 +111,27 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         late_upload_s=int(env.get("LATE_UPLOAD_S", 3600)),
         daily_cap_min=int(env.get("DAILY_CAP_MIN", 1440)),
         no_show_limit=int(env.get("NO_SHOW_LIMIT", 5)),
+        record_deadline_workdays=int(env.get("RECORD_DEADLINE_WORKDAYS", 10)),
+        record_reminder_workdays=int(env.get("RECORD_REMINDER_WORKDAYS", 7)),
+        star_thresholds_h=_star_thresholds(env.get("STAR_THRESHOLDS_H", "100,300,600,1000,1500")),
+        star_mode=_star_mode(env.get("STAR_MODE", "cumulative")),
+        star_publicity_workdays=int(env.get("STAR_PUBLICITY_WORKDAYS", 5)),
+        public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         data_dir=env.get("DATA_DIR", DEFAULT_DATA_DIR),
     )
+
+
+def _star_thresholds(raw: str) -> tuple[int, ...]:
+    hours = tuple(int(part) for part in raw.split(",") if part.strip())
+    if not hours or any(h <= 0 for h in hours) or list(hours) != sorted(set(hours)):
+        raise ValueError("STAR_THRESHOLDS_H: increasing positive hours, e.g. 100,300,600,1000,1500")
+    return hours
+
+
+def _star_mode(raw: str) -> str:
+    if raw not in ("cumulative", "yearly"):
+        raise ValueError("STAR_MODE: cumulative or yearly")
+    return raw
 
 
 _SECRET_NAMES = ("JWT_KEYS", "PII_KEY", "PII_HASH_KEY")

@@ -20,7 +20,7 @@ from volunteer.db import as_uuid
 from volunteer.hours import distance_m
 from volunteer.record_schemas import OrgAnomalyCount
 from volunteer.regions import region_by_code
-from volunteer.tables import ServiceRecord
+from volunteer.tables import LIVE_SQL, ServiceRecord
 
 CHINA = timezone(timedelta(hours=8))
 DAY_MINUTES = 24 * 60
@@ -75,7 +75,7 @@ async def counts_by_organization(region_path: str, date_from: date, date_to: dat
     dates in [date_from, date_to], or among their sessions starting (China time) on those dates."""
     orgs = "SELECT o.id FROM organization o JOIN region g ON g.id = o.region WHERE g.path LIKE {}"
     scope: Scope = (
-        "r.status <> 'rejected' AND r.service_date >= {} AND r.service_date <= {} "
+        f"r.status IN {LIVE_SQL} AND r.service_date >= {{}} AND r.service_date <= {{}} "
         f"AND r.organization IN ({orgs})",
         [date_from, date_to, f"{region_path}%"],
     )
@@ -128,7 +128,7 @@ async def _overlapping(scope: Scope) -> set[uuid.UUID]:
     where, args = scope
     return await _ids(
         "SELECT DISTINCT r.id FROM service_record r JOIN service_record x ON x.volunteer = r.volunteer "
-        "AND x.id <> r.id AND x.status <> 'rejected' "
+        f"AND x.id <> r.id AND x.status IN {LIVE_SQL} "
         "AND x.started_at < r.ended_at AND x.ended_at > r.started_at "
         f"WHERE {where}",
         *args,
@@ -144,7 +144,7 @@ async def _over_24h(scope: Scope) -> set[uuid.UUID]:
     return await _ids(
         f"SELECT r.id FROM service_record r WHERE {where} AND (SELECT SUM(x.credited_minutes) "
         "FROM service_record x WHERE x.volunteer = r.volunteer AND x.service_date = r.service_date "
-        f"AND x.status <> 'rejected') > {DAY_MINUTES}",
+        f"AND x.status IN {LIVE_SQL}) > {DAY_MINUTES}",
         *args,
     )
 

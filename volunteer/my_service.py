@@ -10,7 +10,7 @@ from volunteer.checkin_schemas import RecordOut, ServiceSummary
 from volunteer.db import as_uuid, as_uuid_or_none
 from volunteer.hours import format_hours
 from volunteer.profiles import volunteer_of
-from volunteer.tables import ServiceRecord
+from volunteer.tables import LIVE_SQL, ServiceRecord
 
 
 async def my_records(actor: Principal, *, limit: int, offset: int) -> list[RecordOut]:
@@ -29,7 +29,7 @@ async def my_summary(actor: Principal) -> ServiceSummary:
     rows = await ServiceRecord.raw(
         "SELECT status, count(*) AS n, coalesce(sum(credited_minutes), 0) AS minutes, "
         "count(DISTINCT session) AS sessions FROM service_record "
-        "WHERE volunteer = {} AND status != 'rejected' GROUP BY status",
+        f"WHERE volunteer = {{}} AND status IN {LIVE_SQL} GROUP BY status",
         volunteer["id"],
     )
     by_status = {r["status"]: r for r in rows}

@@ -14,11 +14,12 @@ from enum import StrEnum
 from typing import Any
 
 from errors import REASON_REQUIRED, DomainError
-from volunteer import audit_log
+from volunteer import audit_log, audited_hours
 from volunteer.access import Principal
 from volunteer.db import as_uuid, write_transaction
 from volunteer.hours import Served, credit_by_day
-from volunteer.tables import RecordStatus, Role, ServiceRecord
+from volunteer.record_rules import RecordRules
+from volunteer.tables import LIVE_SQL, RecordStatus, Role, ServiceRecord
 
 CHINA = timezone(timedelta(hours=8))
 # Long days need more eyes (default after 广东 i志愿): minutes a person a China day.
@@ -123,9 +124,16 @@ async def confirm(actor: Principal, record_ids: Sequence[uuid.UUID], now: dateti
 
 
 async def audit(
-    actor: Principal, record_ids: Sequence[uuid.UUID], *, approve: bool, reason: str | None, now: datetime
+    actor: Principal,
+    record_ids: Sequence[uuid.UUID],
+    *,
+    approve: bool,
+    reason: str | None,
+    rules: RecordRules,
+    now: datetime,
 ) -> Outcome:
-    """The auditor's decision on confirmed records: audited minutes are the only ones that count."""
+    """The auditor's decision on confirmed records: audited minutes are the only ones that count, so an
+    approval brings the volunteers' star levels along in the same transaction."""
     reason = (reason or "").strip() or None
     if not approve and reason is None:
         raise DomainError(REASON_REQUIRED)
@@ -154,6 +162,8 @@ async def audit(
                 detail["reason"] = reason
             await _log("record.audit" if approve else "record.reject", actor, record, detail, now)
             outcome.done.append(record_id)
+        if approve and outcome.done:
+            await audited_hours.gained({as_uuid(records[r]["volunteer"]) for r in outcome.done}, rules, now)
     return outcome
 
 
@@ -185,7 +195,7 @@ async def _day_minutes(record: dict[str, Any]) -> int:
     rows = await ServiceRecord.raw(
         "SELECT r.id, r.started_at, r.ended_at, s.starts_at, s.ends_at "
         "FROM service_record r LEFT JOIN service_session s ON s.id = r.session "
-        "WHERE r.volunteer = {} AND r.status != 'rejected' AND r.started_at < {} AND r.ended_at > {}",
+        f"WHERE r.volunteer = {{}} AND r.status IN {LIVE_SQL} AND r.started_at < {{}} AND r.ended_at > {{}}",
         record["volunteer"],
         day_end.astimezone(UTC),
         day_start.astimezone(UTC),

@@ -16,7 +16,7 @@ from typing import Any
 
 from volunteer.db import as_uuid, write_transaction
 from volunteer.hours import Served, credit_by_day, credited_minutes
-from volunteer.tables import RecordSource, ScanMethod, ServiceSession
+from volunteer.tables import LIVE_SQL, RecordSource, ScanMethod, ServiceSession
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -205,7 +205,7 @@ async def _same_days_records(
             "SELECT r.id, r.volunteer, r.started_at, r.ended_at, s.starts_at, s.ends_at "
             "FROM service_record r LEFT JOIN service_session s ON s.id = r.session "
             f"WHERE r.volunteer IN ({', '.join(['{}'] * len(chunk))}) "
-            "AND r.started_at < {} AND r.ended_at > {} AND r.status != 'rejected'",
+            f"AND r.started_at < {{}} AND r.ended_at > {{}} AND r.status IN {LIVE_SQL}",
             *chunk,
             day_end.astimezone(UTC),
             day_start.astimezone(UTC),

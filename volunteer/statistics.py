@@ -17,7 +17,7 @@ import xlsxwriter
 from volunteer.access import Principal, require_auditor_of
 from volunteer.hours import format_hours
 from volunteer.regions import RegionRef, region_by_code
-from volunteer.tables import Region
+from volunteer.tables import LIVE_SQL, Region
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -99,7 +99,7 @@ async def _figures(region: RegionRef, when: Month, key_len: int) -> dict[str, di
         (
             # Records belong to the region of their recording organization, as in the audit queue.
             f"SELECT {key} AS k, "
-            "COUNT(DISTINCT CASE WHEN r.status <> 'rejected' THEN r.volunteer END) AS active_volunteers, "
+            f"COUNT(DISTINCT CASE WHEN r.status IN {LIVE_SQL} THEN r.volunteer END) AS active_volunteers, "
             "SUM(CASE WHEN r.status = 'audited' THEN r.credited_minutes ELSE 0 END) AS audited_minutes, "
             "SUM(CASE WHEN r.status = 'audited' AND r.verified THEN r.credited_minutes ELSE 0 END) "
             "AS verified_minutes "

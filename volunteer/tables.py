@@ -235,10 +235,18 @@ class RecordSource(StrEnum):
 
 
 class RecordStatus(StrEnum):
+    awaiting_approval = "awaiting_approval"  # a manual entry (补录) waiting for its second approver
     pending = "pending"
     confirmed = "confirmed"
     audited = "audited"
     rejected = "rejected"
+    superseded = "superseded"  # a correction replaced it (rule 18); the new version points here
+    revoked = "revoked"  # an auditor withdrew audited minutes; star levels and certificates follow
+
+
+# Records that stand for time served: the others were refused, replaced, withdrawn or not yet approved.
+LIVE_STATUSES = (RecordStatus.pending, RecordStatus.confirmed, RecordStatus.audited)
+LIVE_SQL = "('pending', 'confirmed', 'audited')"  # for raw queries: `status IN {LIVE_SQL}`
 
 
 class Project(Table):
@@ -339,6 +347,16 @@ class ServiceRecord(Table, tablename="service_record"):
     # "session:volunteer" for records settled from scans: settling again inserts nothing.
     settlement_key = Varchar(length=80, null=True, default=None, unique=True)
     created_at = Timestamptz()
+    # Rule 18: a correction is a new version pointing to the one it replaces, with its reason.
+    supersedes: ForeignKey[Any] = ForeignKey("self", null=True, on_delete=OnDelete.restrict, index=True)
+    version = Integer(default=1)
+    reason = Text(null=True, default=None)  # why this version exists: correction, manual entry
+    # Rule 19: manual entries carry evidence (file references) and a second approver, never the recorder.
+    evidence = JSON(default=[])
+    approved_by = ForeignKey(Account, null=True, on_delete=OnDelete.restrict)
+    # Rule 17: entered or confirmed after the 10-working-day deadline: a reason, and an auditor decides.
+    late_reason = Text(null=True, default=None)
+    status_reason = Text(null=True, default=None)  # why it was rejected or revoked
 
 
 class AuditEntry(Table, tablename="audit_entry"):
@@ -357,6 +375,118 @@ class AuditEntry(Table, tablename="audit_entry"):
     hash = Varchar(length=64)
 
 
+class CorrectionRequestStatus(StrEnum):
+    open = "open"
+    accepted = "accepted"  # the organization corrected the record: `correction` is the new version
+    declined = "declined"  # the organization answered why not
+
+
+class CorrectionRequest(Table, tablename="correction_request"):
+    """Rule 18: a volunteer asks the recording organization to correct a record; the whole exchange stays."""
+
+    id = UUID(primary_key=True)
+    record = ForeignKey(ServiceRecord, null=False, on_delete=OnDelete.restrict, index=True)
+    volunteer = ForeignKey(Volunteer, null=False, on_delete=OnDelete.restrict, index=True)
+    organization = ForeignKey(Organization, null=False, on_delete=OnDelete.restrict, index=True)
+    requested_by = ForeignKey(Account, null=False, on_delete=OnDelete.restrict)
+    message = Text()
+    proposed_started_at = Timestamptz(null=True, default=None)
+    proposed_ended_at = Timestamptz(null=True, default=None)
+    status = Varchar(length=12, choices=CorrectionRequestStatus, default=CorrectionRequestStatus.open)
+    answer = Text(null=True, default=None)
+    answered_by = ForeignKey(Account, null=True, on_delete=OnDelete.restrict)
+    answered_at = Timestamptz(null=True, default=None)
+    correction = ForeignKey(ServiceRecord, null=True, on_delete=OnDelete.restrict)
+    created_at = Timestamptz()
+
+
+class Notification(Table):
+    """A message for people to act on (rule 17 reminders and escalations, correction requests).
+
+    Addressed to an organization's admins, to the auditors of a region (by path), or to one account;
+    `key` makes a job that runs twice notify once.
+    """
+
+    id = UUID(primary_key=True)
+    kind = Varchar(length=48)
+    organization = ForeignKey(Organization, null=True, on_delete=OnDelete.restrict, index=True)
+    region_path = Varchar(length=80, null=True, default=None, index=True)
+    account = ForeignKey(Account, null=True, on_delete=OnDelete.restrict, index=True)
+    title = Varchar(length=200)
+    body = Text()
+    detail = JSON(default={})
+    key = Varchar(length=120, null=True, default=None, unique=True)
+    created_at = Timestamptz()
+    read_at = Timestamptz(null=True, default=None)
+
+
+class StarLevel(Table, tablename="star_level"):
+    """Rule 24: a volunteer's star level for a period ("all", or a calendar year such as "2026").
+
+    `level` is the published one; a higher level reached waits in `pending_level` until its 公示
+    period ends on `publicity_ends_on`. Every change appends a StarLevelEvent.
+    """
+
+    id = UUID(primary_key=True)
+    volunteer = ForeignKey(Volunteer, null=False, on_delete=OnDelete.restrict, index=True)
+    period = Varchar(length=8)
+    level = Integer(default=0)
+    audited_minutes = BigInt(default=0)
+    pending_level = Integer(null=True, default=None)
+    publicity_ends_on = Date(null=True, default=None, index=True)
+    updated_at = Timestamptz()
+
+
+class StarLevelEventKind(StrEnum):
+    proposed = "proposed"  # reached: 公示 starts
+    published = "published"  # 公示 ended without the hours falling
+    withdrawn = "withdrawn"  # hours fell during 公示
+    demoted = "demoted"  # revoked hours took the total below the published level
+
+
+class StarLevelEvent(Table, tablename="star_level_event"):
+    id = UUID(primary_key=True)
+    volunteer = ForeignKey(Volunteer, null=False, on_delete=OnDelete.restrict, index=True)
+    period = Varchar(length=8)
+    kind = Varchar(length=12, choices=StarLevelEventKind)
+    from_level = Integer()
+    to_level = Integer()
+    audited_minutes = BigInt()
+    publicity_ends_on = Date(null=True, default=None)
+    at = Timestamptz()
+
+
+class CertificateStatus(StrEnum):
+    valid = "valid"
+    revoked = "revoked"
+
+
+class Certificate(Table):
+    """Rule 23: a 志愿服务记录证明 built only from audited records; `number` is public, the rest is not."""
+
+    id = UUID(primary_key=True)
+    number = Varchar(length=32, unique=True)
+    volunteer = ForeignKey(Volunteer, null=False, on_delete=OnDelete.restrict, index=True)
+    organization = ForeignKey(Organization, null=True, on_delete=OnDelete.restrict)  # null: all
+    period_from = Date()
+    period_to = Date()
+    minutes = BigInt()
+    record_count = Integer()
+    status = Varchar(length=12, choices=CertificateStatus, default=CertificateStatus.valid)
+    issued_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+    revoke_reason = Text(null=True, default=None)
+    content = JSON(default={})  # what the PDF states besides the person: units, persons in charge, content
+
+
+class CertificateRecord(Table, tablename="certificate_record"):
+    """Which audited records a certificate counts: a revoked record finds its certificates here."""
+
+    id = UUID(primary_key=True)
+    certificate = ForeignKey(Certificate, null=False, on_delete=OnDelete.restrict)
+    record = ForeignKey(ServiceRecord, null=False, on_delete=OnDelete.restrict, index=True)
+
+
 ALL_TABLES: list[type[Table]] = [
     Region,
     Account,
@@ -373,4 +503,10 @@ ALL_TABLES: list[type[Table]] = [
     Scan,
     ServiceRecord,
     AuditEntry,
+    CorrectionRequest,
+    Notification,
+    StarLevel,
+    StarLevelEvent,
+    Certificate,
+    CertificateRecord,
 ]

@@ -14,6 +14,7 @@ from volunteer.api.security import principal_of
 from volunteer.checkin import Scanner
 from volunteer.pii import PiiCipher
 from volunteer.qr import QrCache
+from volunteer.record_rules import RecordRules
 from volunteer.registration import Policy
 from volunteer.wechat import WeChatClient
 
@@ -27,6 +28,7 @@ WeChat = NamedDependency[WeChatClient]
 RegistrationPolicy = NamedDependency[Policy]
 ScanRules = NamedDependency[Scanner]
 QrImages = NamedDependency[QrCache]
+Rules = NamedDependency[RecordRules]
 
 
 def provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 
 import errors
 from volunteer import anomalies, audit_queue, records
-from volunteer.api.deps import CurrentPrincipal, Now
+from volunteer.api.deps import CurrentPrincipal, Now, Rules
 from volunteer.api.security import BEARER, has_role
 from volunteer.api.security import errors as documented
 from volunteer.audit_queue import QueueFilter
@@ -101,8 +101,10 @@ class RecordController(Controller):
         ),
         responses=documented(errors.FORBIDDEN, errors.REASON_REQUIRED),
     )
-    async def audit(self, data: JSONBody[AuditIn], principal: CurrentPrincipal, now: Now) -> DecisionOut:
+    async def audit(
+        self, data: JSONBody[AuditIn], principal: CurrentPrincipal, rules: Rules, now: Now
+    ) -> DecisionOut:
         outcome = await records.audit(
-            principal, data.record_ids, approve=data.approve, reason=data.reason, now=now
+            principal, data.record_ids, approve=data.approve, reason=data.reason, rules=rules, now=now
         )
         return decision_out(outcome)
