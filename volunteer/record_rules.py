@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from settings import Settings
+from volunteer.workdays import WorkCalendar, load_calendar, workdays_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,7 @@ class RecordRules:
     star_mode: str = "cumulative"  # rule 24: "cumulative", or "yearly" (per calendar year)
     star_publicity_workdays: int = 5  # rule 24: 公示 before a reached level is published
     public_base_url: str = "http://127.0.0.1:8000"  # certificates' QR codes point under here
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)  # working days with 调休 (workdays.py)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordRules:
@@ -25,4 +27,5 @@ class RecordRules:
             star_mode=settings.star_mode,
             star_publicity_workdays=settings.star_publicity_workdays,
             public_base_url=settings.public_base_url,
+            calendar=load_calendar(workdays_path(settings.data_dir)),
         )
