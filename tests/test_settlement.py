@@ -123,6 +123,8 @@ async def test_the_volunteer_sees_their_minutes(world: World) -> None:
         "total_hours": "1.5",
         "audited_minutes": 0,
         "audited_hours": "0.0",
+        "audited_verified_minutes": 0,
+        "audited_manual_minutes": 0,
         "pending_minutes": 90,
         "records": 1,
         "sessions_attended": 1,

@@ -96,6 +96,8 @@ class ServiceSummary(msgspec.Struct):
     total_hours: str
     audited_minutes: Annotated[int, Meta(description="已审核时长：只有这部分计入星级、证明和积分")]
     audited_hours: str
+    audited_verified_minutes: Annotated[int, Meta(description="已审核的扫码时长（信用时长）")]
+    audited_manual_minutes: Annotated[int, Meta(description="已审核的补录及更正时长（荣誉时长）")]
     pending_minutes: int
     records: int
     sessions_attended: int

@@ -27,21 +27,28 @@ async def my_records(actor: Principal, *, limit: int, offset: int) -> list[Recor
 async def my_summary(actor: Principal) -> ServiceSummary:
     volunteer = await volunteer_of(actor.account_id)
     rows = await ServiceRecord.raw(
-        "SELECT status, count(*) AS n, coalesce(sum(credited_minutes), 0) AS minutes, "
+        "SELECT status, verified, count(*) AS n, coalesce(sum(credited_minutes), 0) AS minutes, "
         "count(DISTINCT session) AS sessions FROM service_record "
-        f"WHERE volunteer = {{}} AND status IN {LIVE_SQL} GROUP BY status",
+        f"WHERE volunteer = {{}} AND status IN {LIVE_SQL} GROUP BY status, verified",
         volunteer["id"],
     )
-    by_status = {r["status"]: r for r in rows}
-    total = sum(int(r["minutes"]) for r in rows)
-    audited = int(by_status["audited"]["minutes"]) if "audited" in by_status else 0
-    pending = int(by_status["pending"]["minutes"]) if "pending" in by_status else 0
+
+    def minutes(status: str | None = None, verified: bool | None = None) -> int:
+        return sum(
+            int(r["minutes"])
+            for r in rows
+            if status in (None, r["status"]) and verified in (None, bool(r["verified"]))
+        )
+
+    total, audited = minutes(), minutes("audited")
     return ServiceSummary(
         total_minutes=total,
         total_hours=format_hours(total),
         audited_minutes=audited,
         audited_hours=format_hours(audited),
-        pending_minutes=pending,
+        audited_verified_minutes=minutes("audited", True),
+        audited_manual_minutes=minutes("audited", False),
+        pending_minutes=minutes("pending"),
         records=sum(int(r["n"]) for r in rows),
         sessions_attended=sum(int(r["sessions"]) for r in rows),
     )
