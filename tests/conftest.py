@@ -117,6 +117,7 @@ async def clean_slate(request: pytest.FixtureRequest, clock: Clock) -> AsyncIter
             # SQLite checks foreign keys row by row, so self-references are cut first.
             await db.run_ddl("UPDATE organization SET parent = NULL")
             await db.run_ddl("UPDATE region SET parent = NULL")
+            await db.run_ddl("UPDATE service_record SET supersedes = NULL")
             for name in names:
                 await db.run_ddl(f"DELETE FROM {name}")
 

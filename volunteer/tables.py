@@ -341,7 +341,7 @@ class ServiceRecord(Table, tablename="service_record"):
     person_in_charge = Varchar(length=50)
     recorder = ForeignKey(Account, null=True, on_delete=OnDelete.restrict)  # null: settled by the system
     source = Varchar(length=16, choices=RecordSource)
-    status = Varchar(length=12, choices=RecordStatus, default=RecordStatus.pending, index=True)
+    status = Varchar(length=20, choices=RecordStatus, default=RecordStatus.pending, index=True)
     verified = Boolean()
     flags = JSON(default=[])
     # "session:volunteer" for records settled from scans: settling again inserts nothing.
