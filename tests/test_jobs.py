@@ -219,7 +219,7 @@ async def test_embedded_runtime_runs_a_job_end_to_end_and_stops_cleanly(
     async with job_runtime(None, data_dir=tmp_path, functions=TEST_JOBS) as pool:
         await add_committed("embedded")
         await relay(pool, START, jobs=NAMES)  # the app may relay at once rather than wait for the cron
-        for _ in range(100):
+        for _ in range(400):  # up to 20 s: the worker starts slowly on a busy machine
             if await effects("embedded"):
                 break
             await asyncio.sleep(0.05)
