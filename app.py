@@ -28,8 +28,12 @@ from volunteer.accounts import AuthContext
 from volunteer.api.admin import AdminController
 from volunteer.api.audit_log import AuditLogController
 from volunteer.api.auth import AuthController
+from volunteer.api.certificates import CertificateController
 from volunteer.api.checkin import CheckinController
+from volunteer.api.corrections import CorrectionController, CorrectionRequestController
 from volunteer.api.deps import provide_principal, provide_viewer
+from volunteer.api.manual_entries import ManualEntryController
+from volunteer.api.notifications import NotificationController
 from volunteer.api.organizations import InviteController, OrganizationController
 from volunteer.api.projects import MySignupController, ProjectController, SessionController, SignupController
 from volunteer.api.records import RecordController
@@ -37,6 +41,7 @@ from volunteer.api.regions import RegionController
 from volunteer.api.reports import ReportController
 from volunteer.api.security import anyone, bearer_middleware
 from volunteer.api.security import errors as errors_doc
+from volunteer.api.star_levels import StarLevelController
 from volunteer.api.volunteers import VolunteerController
 from volunteer.checkin import CheckinPolicy, Scanner
 from volunteer.codes import CodeSigner
@@ -152,7 +157,13 @@ def create_app(
             MySignupController,
             AuditLogController,
             RecordController,
+            CorrectionController,
+            CorrectionRequestController,
+            ManualEntryController,
+            NotificationController,
             ReportController,
+            CertificateController,
+            StarLevelController,
         ],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(bearer_middleware(keys, clock))],

@@ -164,6 +164,10 @@ SECOND_APPROVER_REQUIRED = _code("SECOND_APPROVER_REQUIRED", 403, "补录须由�
 LATE_ENTRY_NEEDS_REASON = _code("LATE_ENTRY_NEEDS_REASON", 422, "已超过10个工作日的记录期限，请填写逾期原因")
 LATE_ENTRY_NEEDS_AUDITOR = _code("LATE_ENTRY_NEEDS_AUDITOR", 403, "逾期补录须由审核员（文明办）审批")
 NOTIFICATION_NOT_FOUND = _code("NOTIFICATION_NOT_FOUND", 404, "通知不存在")
+RECORD_EXISTS = _code("RECORD_EXISTS", 409, "该志愿者在此活动时段已有服务记录，请通过更正修改")
+MANUAL_NOT_SIGNED_UP = _code("MANUAL_NOT_SIGNED_UP", 422, "该志愿者未报名此活动时段或报名未通过，不能补录")
+MANUAL_SESSION_NOT_ENDED = _code("MANUAL_SESSION_NOT_ENDED", 422, "活动时段尚未结束，不能补录")
+MANUAL_NOT_AWAITING_APPROVAL = _code("MANUAL_NOT_AWAITING_APPROVAL", 409, "该记录不是待审批的补录或已审批")
 
 # Certificates and star levels (DOMAIN rules 23-24)
 CERTIFICATE_NOT_FOUND = _code("CERTIFICATE_NOT_FOUND", 404, "未找到该志愿服务记录证明")

@@ -15,7 +15,9 @@ from arq.cron import CronJob, cron
 from arq.typing import StartupShutdown, WorkerCoroutine
 from arq.worker import Function
 
-import jobs.settlement  # noqa: F401  (registers its jobs)
+import jobs.deadlines  # registers its cron
+import jobs.settlement  # registers its jobs
+import jobs.star_levels  # noqa: F401  (registers its cron)
 from jobs.outbox import KEEP_RESULT, relay, utc_now
 from jobs.registry import CRON_JOBS, JOBS
 from volunteer.db import close_database, open_database

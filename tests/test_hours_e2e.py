@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from tests.builders import World
 from tests.scan_builders import fresh
 from tests.test_checkin_e2e import job_worker
+from volunteer.record_rules import RecordRules
+from volunteer.star_levels import publish_due
 from volunteer.tables import ServiceRecord
 
+CHINA = timezone(timedelta(hours=8))
 # Thirteen working days of eight hours: 104 h, over the default 100 h for 1★ (rule 24).
 DAYS = 13
 FIRST_DAY = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing, after National Day
@@ -92,3 +95,84 @@ async def test_scans_to_audited_hours_star_level_and_certificate_and_back(
     assert len(audited.json()["done"]) == DAYS, audited.text
     service = (await client.get("/volunteers/me/service", headers=fresh(world, volunteer))).json()
     assert (service["audited_minutes"], service["audited_verified_minutes"]) == (DAYS * 480, DAYS * 480)
+
+    # 104 audited hours reach 1★, published only after 5 working days of 公示.
+    stars = await star_level(world, volunteer)
+    assert (stars["level"], stars["pending_level"]) == (0, 1)
+    last_day = date.fromisoformat(stars["publicity_ends_on"])
+    assert last_day == rules(world).calendar.add_working_days(china_today(world), 5)
+    clock.now = datetime.combine(last_day, time(23, 0), CHINA).astimezone(UTC)
+    assert await publish_due(rules(world), clock()) == 0
+    clock.now += timedelta(hours=1, minutes=1)
+    assert await publish_due(rules(world), clock()) == 1
+    stars = await star_level(world, volunteer)
+    assert (stars["level"], stars["pending_level"]) == (1, None)
+
+    # The next day the volunteer asks for a certificate of the period; anyone can check it by its QR's URL.
+    clock.now += timedelta(days=1)
+    issued = await client.post(
+        "/volunteers/me/certificates",
+        json={"period_from": "2026-10-01", "period_to": "2026-10-31"},
+        headers=fresh(world, volunteer),
+    )
+    assert issued.status_code == 201, issued.text
+    number = issued.json()["number"]
+    assert (issued.json()["hours"], issued.json()["record_count"]) == ("104.0", DAYS)
+    pdf = await client.get(f"/volunteers/me/certificates/{number}.pdf", headers=fresh(world, volunteer))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    public = await client.get(f"/public/certificates/{number}")
+    assert public.json() == {
+        "number": number,
+        "period_from": "2026-10-01",
+        "period_to": "2026-10-31",
+        "hours": "104.0",
+        "status": "valid",
+    }
+
+    # A week later the 文明办 revokes one audited day: 96 h is under 1★, and the certificate that counted
+    # it falls.
+    clock.now += timedelta(days=7)
+    revoked = await client.post(
+        f"/records/{record_ids[0]}/revoke",
+        json={"reason": "核查发现当日未实际参加服务"},
+        headers=fresh(world, auditor),
+    )
+    assert revoked.status_code == 200, revoked.text
+    stars = await star_level(world, volunteer)
+    assert (stars["level"], stars["audited_minutes"]) == (0, (DAYS - 1) * 480)
+    history = (await client.get("/volunteers/me/star-level", headers=fresh(world, volunteer))).json()[
+        "history"
+    ]
+    assert [event["kind"] for event in history] == ["demoted", "published", "proposed"]
+    public = (await client.get(f"/public/certificates/{number}")).json()
+    assert public["status"] == "revoked"
+    service = (await client.get("/volunteers/me/service", headers=fresh(world, volunteer))).json()
+    assert service["audited_minutes"] == (DAYS - 1) * 480
+
+    # Every step above is in the hash chain, and the chain holds.
+    verified = await client.get("/audit-log/verify", headers=fresh(world, auditor))
+    assert verified.json()["ok"] is True, verified.text
+    actions = [
+        e["action"] for e in (await client.get("/audit-log?limit=200", headers=fresh(world, auditor))).json()
+    ]
+    for action in ("record.confirm", "record.audit", "star.propose", "star.publish", "certificate.issue"):
+        assert action in actions
+    for action in ("record.revoke", "certificate.revoke", "star.demote"):
+        assert action in actions
+
+
+def rules(world: World) -> RecordRules:
+    return RecordRules.from_settings(world.settings)
+
+
+def china_today(world: World) -> date:
+    return world.clock().astimezone(CHINA).date()
+
+
+async def star_level(world: World, volunteer: dict[str, str]) -> dict[str, Any]:
+    reply = await world.client.get("/volunteers/me/star-level", headers=fresh(world, volunteer))
+    assert reply.status_code == 200, reply.text
+    periods = reply.json()["periods"]
+    assert [p["period"] for p in periods] == ["all"]
+    period: dict[str, Any] = periods[0]
+    return period

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import errors
 from errors import ErrorCode
 from volunteer.codes import CodeClaims, CodeKind, CodeSigner
+from volunteer.db import as_datetime_or_none
 from volunteer.hours import Fix, location_flags, outside_geofence
 from volunteer.tables import ProjectStatus, ScanKind, ScanMethod, SignupStatus
 
@@ -195,15 +196,15 @@ def context_from_row(row: dict[str, Any]) -> Context:
     def as_id(value: Any) -> uuid.UUID | None:
         return None if value is None else value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
-    last_at = _as_time(row["last_at"])
+    last_at = as_datetime_or_none(row["last_at"])
     last_fix = Fix(last_at, row["last_lat"], row["last_lng"]) if last_at is not None else None
     return Context(
         volunteer_id=as_id(row["volunteer_id"]),
         volunteer_active=row["account_active"] in (None, True, 1),  # no account: registered by a team
         card_version=row["card_version"],
         session_id=as_id(row["session_id"]),
-        starts_at=_as_time(row["starts_at"]),
-        ends_at=_as_time(row["ends_at"]),
+        starts_at=as_datetime_or_none(row["starts_at"]),
+        ends_at=as_datetime_or_none(row["ends_at"]),
         capacity=row["capacity"] or 0,
         project_status=row["project_status"],
         latitude=row["latitude"],
@@ -213,16 +214,8 @@ def context_from_row(row: dict[str, Any]) -> Context:
         signup_status=row["signup_status"],
         no_shows=row["no_shows"] or 0,
         recent_attempts=row["recent_attempts"] or 0,
-        checked_in_at=_as_time(row["checked_in_at"]),
+        checked_in_at=as_datetime_or_none(row["checked_in_at"]),
         checked_out=bool(row["checked_out"]),
         code_used=bool(row["code_used"]),
         last_fix=last_fix,
     )
-
-
-def _as_time(value: Any) -> datetime | None:
-    """SQLite returns subquery timestamps as text (declared types only survive plain columns)."""
-    if value is None or isinstance(value, datetime):
-        return value
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

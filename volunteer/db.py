@@ -7,6 +7,7 @@ import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -117,6 +118,24 @@ def as_uuid(value: object) -> uuid.UUID:
 
 def as_uuid_or_none(value: object) -> uuid.UUID | None:
     return None if value is None else as_uuid(value)
+
+
+def as_datetime(value: object) -> datetime:
+    """Raw queries return timestamps as text on SQLite (declared types survive plain columns only); naive
+    ones are UTC, as stored."""
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def as_datetime_or_none(value: object) -> datetime | None:
+    return None if value is None else as_datetime(value)
+
+
+def as_date(value: object) -> date:
+    """Raw queries return dates as text on SQLite."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def run_with_database(work: Callable[[], Awaitable[T]]) -> T:

@@ -19,6 +19,10 @@ RecordIds = Annotated[
 
 class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
     record_ids: RecordIds
+    late_reason: (
+        Annotated[Reason, Meta(description="活动结束已超过10个工作日的记录须填写逾期原因，之后由审核员审核")]
+        | None
+    ) = None
 
 
 class AuditIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -35,7 +39,8 @@ class SkippedOut(msgspec.Struct):
             description=(
                 "not_found 记录不存在；not_pending 记录已不是待确认；not_your_organization 非本组织记录；"
                 "needs_parent_org 当日超过8小时，须上级组织确认；needs_auditor 当日超过12小时，须审核员确认；"
-                "not_confirmed 记录不是已确认状态（未确认或已审核/驳回）；out_of_scope 超出审核辖区"
+                "not_confirmed 记录不是已确认状态（未确认或已审核/驳回）；out_of_scope 超出审核辖区；"
+                "late_needs_reason 已超过10个工作日的记录期限，须填写逾期原因"
             )
         ),
     ]

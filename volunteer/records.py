@@ -16,7 +16,7 @@ from typing import Any
 from errors import REASON_REQUIRED, DomainError
 from volunteer import audit_log, audited_hours
 from volunteer.access import Principal
-from volunteer.db import as_uuid, write_transaction
+from volunteer.db import as_datetime, as_uuid, write_transaction
 from volunteer.hours import Served, credit_by_day
 from volunteer.record_rules import RecordRules
 from volunteer.tables import LIVE_SQL, RecordStatus, Role, ServiceRecord
@@ -35,6 +35,7 @@ class SkipReason(StrEnum):
     needs_auditor = "needs_auditor"
     not_confirmed = "not_confirmed"  # audit: still pending, or already audited or rejected
     out_of_scope = "out_of_scope"  # audit: the record's organization is outside the auditor's regions
+    late_needs_reason = "late_needs_reason"  # confirm: past the rule 17 deadline, and no late reason given
 
 
 class Tier(StrEnum):
@@ -81,7 +82,17 @@ def standing(actor: Principal, record: dict[str, Any]) -> Tier | None:
     return None
 
 
-async def confirm(actor: Principal, record_ids: Sequence[uuid.UUID], now: datetime) -> Outcome:
+async def confirm(
+    actor: Principal,
+    record_ids: Sequence[uuid.UUID],
+    now: datetime,
+    *,
+    rules: RecordRules,
+    late_reason: str | None = None,
+) -> Outcome:
+    """Rule 17: a record confirmed after its deadline needs a late reason (kept on the record), and the
+    auditor's audit that follows is the approval it needs."""
+    late_reason = (late_reason or "").strip() or None
     outcome = Outcome()
     async with write_transaction():
         records = await _records(record_ids)
@@ -97,14 +108,20 @@ async def confirm(actor: Principal, record_ids: Sequence[uuid.UUID], now: dateti
             if record["status"] != RecordStatus.pending:
                 outcome.skipped.append(Skipped(record_id, SkipReason.not_pending))
                 continue
+            late = now > rules.calendar.deadline(as_datetime(record["ended_at"]), rules.deadline_workdays)
+            # A late manual entry brought its reason already.
+            if late and late_reason is None and record["late_reason"] is None:
+                outcome.skipped.append(Skipped(record_id, SkipReason.late_needs_reason))
+                continue
             day_minutes = await _day_minutes(record)
             needed = tier_for(day_minutes)
             if _RANK[at] < _RANK[needed]:
                 outcome.skipped.append(Skipped(record_id, _NEEDS[needed]))
                 continue
             moved = await ServiceRecord.raw(
-                "UPDATE service_record SET status = 'confirmed' "
+                "UPDATE service_record SET status = 'confirmed', late_reason = COALESCE(late_reason, {}) "
                 "WHERE id = {} AND status = 'pending' AND organization = {} RETURNING id",
+                late_reason if late else None,
                 record_id,
                 record["organization"],
             )
@@ -117,6 +134,7 @@ async def confirm(actor: Principal, record_ids: Sequence[uuid.UUID], now: dateti
                 RecordStatus.confirmed,
                 day_minutes=day_minutes,
                 confirmed_as=at.value,
+                late=late,
             )
             await _log("record.confirm", actor, record, detail, now)
             outcome.done.append(record_id)
@@ -177,6 +195,7 @@ async def _records(record_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str,
         return {}
     rows = await ServiceRecord.raw(
         "SELECT r.id, r.volunteer, r.organization, r.status, r.credited_minutes, r.started_at, r.ended_at, "
+        "r.late_reason, "
         "o.parent, g.path AS region_path FROM service_record r "
         "JOIN organization o ON o.id = r.organization JOIN region g ON g.id = o.region "
         f"WHERE r.id IN ({', '.join(['{}'] * len(ids))})",
@@ -188,7 +207,7 @@ async def _records(record_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str,
 async def _day_minutes(record: dict[str, Any]) -> int:
     """The volunteer's credited minutes, across all non-rejected records, on the busiest China day this
     record touches; time counted by two records counts once."""
-    start, end = _time(record["started_at"]), _time(record["ended_at"])
+    start, end = as_datetime(record["started_at"]), as_datetime(record["ended_at"])
     days = _china_days(start, end)
     day_start = datetime.combine(days[0], datetime.min.time(), CHINA)
     day_end = datetime.combine(days[-1], datetime.min.time(), CHINA) + timedelta(days=1)
@@ -213,9 +232,9 @@ def _china_days(start: datetime, end: datetime) -> list[date]:
 
 def _clip(row: dict[str, Any]) -> tuple[datetime, datetime]:
     """Scanned time counts only inside its session, as settlement credited it."""
-    start, end = _time(row["started_at"]), _time(row["ended_at"])
+    start, end = as_datetime(row["started_at"]), as_datetime(row["ended_at"])
     if row["starts_at"] is not None:
-        start, end = max(start, _time(row["starts_at"])), min(end, _time(row["ends_at"]))
+        start, end = max(start, as_datetime(row["starts_at"])), min(end, as_datetime(row["ends_at"]))
     return start, max(start, end)
 
 
@@ -234,18 +253,24 @@ def _detail(
 async def _log(
     action: str, actor: Principal, record: dict[str, Any], detail: dict[str, object], now: datetime
 ) -> None:
+    await log_record(action, actor, as_uuid(record["id"]), record["region_path"], detail, now)
+
+
+async def log_record(
+    action: str,
+    actor: Principal,
+    record_id: uuid.UUID,
+    region_path: str,
+    detail: dict[str, object],
+    now: datetime,
+) -> None:
+    """The audit-log entry of an action on a service record, in the jurisdiction of its organization."""
     await audit_log.append(
         action,
         actor=actor.account_id,
         subject_type="service_record",
-        subject_id=str(as_uuid(record["id"])),
+        subject_id=str(record_id),
         detail=detail,
-        region_path=record["region_path"],
+        region_path=region_path,
         now=now,
     )
-
-
-def _time(value: object) -> datetime:
-    """Raw queries return timestamps as text on SQLite."""
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from volunteer.db import as_uuid, write_transaction
+from volunteer.db import as_datetime, as_uuid, write_transaction
 from volunteer.hours import Served, credit_by_day, credited_minutes
 from volunteer.tables import LIVE_SQL, RecordSource, ScanMethod, ServiceSession
 
@@ -139,14 +139,14 @@ def _record_row(
     daily_cap: int,
 ) -> tuple[object, ...]:
     """The service record of one volunteer's check-in and check-out, minutes computed by the server."""
-    starts, ends = _time(session["starts_at"]), _time(session["ends_at"])
-    checked_in, checked_out = _time(pair["checked_in"]), _time(pair["checked_out"])
+    starts, ends = as_datetime(session["starts_at"]), as_datetime(session["ends_at"])
+    checked_in, checked_out = as_datetime(pair["checked_in"]), as_datetime(pair["checked_out"])
     start, end = max(checked_in, starts), min(checked_out, ends)
     own = credited_minutes(checked_in, checked_out, starts, ends)
     flags = sorted(set(_flags(pair["in_flags"]) + _flags(pair["out_flags"])))
     credited = own
     if own > 0 and earlier:
-        if any(_time(r["started_at"]) < end and start < _time(r["ended_at"]) for r in earlier):
+        if any(as_datetime(r["started_at"]) < end and start < as_datetime(r["ended_at"]) for r in earlier):
             flags.append("overlapping_sessions")
         credited = _marginal_minutes(earlier, start, end, daily_cap)
         if credited < own and "overlapping_sessions" not in flags:
@@ -195,7 +195,7 @@ async def _same_days_records(
     """Earlier records on the session's China days, per volunteer: the daily cap counts their minutes."""
     if not volunteers:
         return {}
-    starts, ends = _time(session["starts_at"]), _time(session["ends_at"])
+    starts, ends = as_datetime(session["starts_at"]), as_datetime(session["ends_at"])
     day_start = datetime.combine(starts.astimezone(CHINA).date(), datetime.min.time(), CHINA)
     day_end = datetime.combine(ends.astimezone(CHINA).date(), datetime.min.time(), CHINA) + timedelta(days=1)
     by_volunteer: dict[str, list[dict[str, Any]]] = {}
@@ -226,20 +226,12 @@ def _marginal_minutes(earlier: list[dict[str, Any]], start: datetime, end: datet
 
 
 def _clip(record: dict[str, Any]) -> tuple[datetime, datetime]:
-    start, end = _time(record["started_at"]), _time(record["ended_at"])
+    start, end = as_datetime(record["started_at"]), as_datetime(record["ended_at"])
     if record["starts_at"] is not None:
-        start, end = max(start, _time(record["starts_at"])), min(end, _time(record["ends_at"]))
+        start, end = max(start, as_datetime(record["starts_at"])), min(end, as_datetime(record["ends_at"]))
     return start, max(start, end)
 
 
 def _flags(value: object) -> list[str]:
     loaded = json.loads(value) if isinstance(value, str) else value
     return [str(f) for f in loaded] if isinstance(loaded, list) else []
-
-
-def _time(value: object) -> datetime:
-    """Raw queries return timestamps as text on SQLite."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -42,11 +42,18 @@ class RecordController(Controller):
             "记录组织的管理员将待确认记录确认。志愿者当日（北京时间）累计认定时长不超过8小时由本组织确认；"
             "超过8小时至12小时须上级组织管理员确认；超过12小时须审核员确认。"
             "不能确认的记录列入 skipped 并说明原因（其他组织的记录为 not_your_organization）。"
+            "活动结束超过10个工作日（按法定节假日和调休计）的记录须填写 late_reason，"
+            "否则为 late_needs_reason；逾期确认的记录由审核员审核时一并审批。"
         ),
         responses=documented(errors.FORBIDDEN),
     )
-    async def confirm(self, data: JSONBody[ConfirmIn], principal: CurrentPrincipal, now: Now) -> DecisionOut:
-        return decision_out(await records.confirm(principal, data.record_ids, now))
+    async def confirm(
+        self, data: JSONBody[ConfirmIn], principal: CurrentPrincipal, rules: Rules, now: Now
+    ) -> DecisionOut:
+        outcome = await records.confirm(
+            principal, data.record_ids, now, rules=rules, late_reason=data.late_reason
+        )
+        return decision_out(outcome)
 
     @get(
         "/audit-queue",
