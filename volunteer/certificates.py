@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import anyio.to_thread
-
 from errors import (
     CERTIFICATE_ALREADY_REVOKED,
     CERTIFICATE_NO_HOURS,
@@ -31,12 +29,8 @@ from errors import (
 from volunteer import audit_log
 from volunteer.access import Principal
 from volunteer.categories import LABELS, ServiceCategory
-from volunteer.certificate_pdf import CertificateData, RecordingUnit, ServiceLine, render_certificate
 from volunteer.db import as_date, as_datetime, as_uuid, as_uuid_or_none, engine, write_transaction
-from volunteer.identity import mask_id_number
-from volunteer.pii import PiiCipher
 from volunteer.profiles import volunteer_of
-from volunteer.record_rules import RecordRules
 from volunteer.tables import Certificate, CertificateStatus, Region, Role
 
 CHINA = timezone(timedelta(hours=8))
@@ -122,7 +116,7 @@ async def issue(
             region_path=volunteer["region_path"],
             now=now,
         )
-    return await _one("c.id = {}", certificate_id)
+    return await find_one("c.id = {}", certificate_id)
 
 
 async def _audited_records(
@@ -246,71 +240,22 @@ async def _insert(
     raise RuntimeError("no free certificate number after several draws")
 
 
-# --- reading ---
+# --- finding (reading and rendering: certificate_views.py) ---
 
-_SELECT = (
+SELECT = (
     "SELECT c.id, c.number, c.volunteer, c.organization, c.period_from, c.period_to, c.minutes, "
     "c.record_count, c.status, c.issued_at, c.revoked_at, c.revoke_reason, c.content FROM certificate c "
 )
 
 
-async def mine(actor: Principal) -> list[Issued]:
-    volunteer = await volunteer_of(actor.account_id)
-    rows = await Certificate.raw(
-        _SELECT + "WHERE c.volunteer = {} ORDER BY c.issued_at DESC", volunteer["id"]
-    )
-    return [_issued(row) for row in rows]
-
-
-async def verify(raw_number: str) -> Issued:
-    """The public check: callers show only number, period, hours and status (and when it was revoked)."""
-    number = normalize_number(raw_number)
-    if number is None:
-        raise DomainError(CERTIFICATE_NOT_FOUND)
-    return await _one("c.number = {}", number)
-
-
-async def my_pdf(actor: Principal, pii: PiiCipher, raw_number: str, rules: RecordRules) -> tuple[str, bytes]:
-    """The volunteer's own certificate as a PDF (name in full: it is their document); another person's
-    number answers CERTIFICATE_NOT_FOUND, so it reveals nothing; a revoked one is refused."""
-    volunteer = await volunteer_of(actor.account_id)
-    number = normalize_number(raw_number)
-    if number is None:
-        raise DomainError(CERTIFICATE_NOT_FOUND)
-    certificate = await _one("c.number = {} AND c.volunteer = {}", number, volunteer["id"])
-    if certificate.status is CertificateStatus.revoked:
-        raise DomainError(CERTIFICATE_ALREADY_REVOKED)
-    units = certificate.content.get("units", [])
-    data = CertificateData(
-        certificate_no=certificate.number,
-        volunteer_name=volunteer["name"],
-        id_number_masked=mask_id_number(pii.decrypt(volunteer["id_number_enc"], purpose="id_number")),
-        volunteer_no=volunteer["volunteer_no"],
-        period_start=certificate.period_from,
-        period_end=certificate.period_to,
-        total_minutes=certificate.minutes,
-        lines=tuple(ServiceLine(u["name"], u["content"], int(u["minutes"])) for u in units),
-        recording_units=tuple(RecordingUnit(u["name"], u["person_in_charge"], u["phone"]) for u in units),
-        issue_date=certificate.issued_at.astimezone(CHINA).date(),
-        verify_url=verify_url(rules, certificate.number),
-        issuer=str(certificate.content.get("issuer", "")),
-    )
-    # ~250 ms of CPU: off the event loop.
-    return certificate.number, await anyio.to_thread.run_sync(render_certificate, data)
-
-
-def verify_url(rules: RecordRules, number: str) -> str:
-    return f"{rules.public_base_url.rstrip('/')}/public/certificates/{number}"
-
-
-async def _one(where: str, *args: Any) -> Issued:
-    rows = await Certificate.raw(_SELECT + "WHERE " + where, *args)
+async def find_one(where: str, *args: Any) -> Issued:
+    rows = await Certificate.raw(SELECT + "WHERE " + where, *args)
     if not rows:
         raise DomainError(CERTIFICATE_NOT_FOUND)
-    return _issued(rows[0])
+    return issued_of(rows[0])
 
 
-def _issued(row: dict[str, Any]) -> Issued:
+def issued_of(row: dict[str, Any]) -> Issued:
     content = row["content"]
     return Issued(
         id=as_uuid(row["id"]),
@@ -362,7 +307,7 @@ async def revoke(actor: Principal, raw_number: str, reason: str | None, now: dat
         if not await _mark_revoked(certificate_id, reason, now):
             raise DomainError(CERTIFICATE_ALREADY_REVOKED)
         await _log_revoke(actor.account_id, certificate_id, number, region_path, {"reason": reason}, now)
-    return await _one("c.id = {}", certificate_id)
+    return await find_one("c.id = {}", certificate_id)
 
 
 async def records_withdrawn(

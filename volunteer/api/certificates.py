@@ -10,7 +10,7 @@ from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK
 
 import errors
-from volunteer import certificates
+from volunteer import certificate_views, certificates
 from volunteer.api.deps import CurrentPrincipal, Now, Pii, Rules, Today
 from volunteer.api.security import BEARER, anyone, has_role, signed_in
 from volunteer.api.security import errors as documented
@@ -64,7 +64,7 @@ class CertificateController(Controller):
         responses=documented(errors.VOLUNTEER_NOT_REGISTERED),
     )
     async def mine(self, principal: CurrentPrincipal) -> list[CertificateOut]:
-        return [certificate_out(c) for c in await certificates.mine(principal)]
+        return [certificate_out(c) for c in await certificate_views.mine(principal)]
 
     @get(
         "/volunteers/me/certificates/{file:str}",
@@ -86,7 +86,7 @@ class CertificateController(Controller):
         self, file: FileInPath, principal: CurrentPrincipal, pii: Pii, rules: Rules
     ) -> Response[bytes]:
         number = file.removesuffix(".pdf") if file.endswith(".pdf") else ""
-        number, content = await certificates.my_pdf(principal, pii, number, rules)
+        number, content = await certificate_views.my_pdf(principal, pii, number, rules)
         return Response(
             content,
             media_type="application/pdf",
@@ -108,7 +108,7 @@ class CertificateController(Controller):
         responses=documented(errors.CERTIFICATE_NOT_FOUND, auth=False),
     )
     async def verify(self, number: NumberInPath) -> VerificationOut:
-        return verification_out(await certificates.verify(number))
+        return verification_out(await certificate_views.verify(number))
 
     @post(
         "/certificates/{number:str}/revoke",

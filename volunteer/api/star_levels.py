@@ -9,7 +9,7 @@ from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
 import errors
-from volunteer import star_levels
+from volunteer import star_level_views
 from volunteer.api.deps import CurrentPrincipal, Rules, Today
 from volunteer.api.security import BEARER, anyone, signed_in
 from volunteer.api.security import errors as documented
@@ -36,7 +36,7 @@ class StarLevelController(Controller):
         responses=documented(errors.VOLUNTEER_NOT_REGISTERED),
     )
     async def mine(self, principal: CurrentPrincipal, rules: Rules, today: Today) -> StarLevelOut:
-        return await star_levels.my_star_level(principal, rules, today)
+        return await star_level_views.my_star_level(principal, rules, today)
 
     @get(
         "/volunteers/{volunteer_id:uuid}/star-level",
@@ -49,7 +49,7 @@ class StarLevelController(Controller):
     async def one(
         self, volunteer_id: FromPath[uuid.UUID], principal: CurrentPrincipal, rules: Rules, today: Today
     ) -> StarLevelOut:
-        return await star_levels.volunteer_star_level(principal, volunteer_id, rules, today)
+        return await star_level_views.volunteer_star_level(principal, volunteer_id, rules, today)
 
     @get(
         "/star-levels/publicity",
@@ -69,4 +69,4 @@ class StarLevelController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> list[PublicityOut]:
-        return await star_levels.publicity(region_code, today, limit=limit, offset=offset)
+        return await star_level_views.publicity(region_code, today, limit=limit, offset=offset)
