@@ -13,11 +13,9 @@ from httpx import Response
 import errors
 from tests.builders import OTHER_COMMUNITY, OTHER_STREET, World
 from tests.scan_builders import fresh
-from tests.test_corrections import account_of, at, corrected, refused, unlink_versions, versions
+from tests.test_corrections import account_of, at, corrected, refused, versions
 from tests.test_records import settled, status_of
 from volunteer.tables import AuditEntry
-
-__all__ = ["unlink_versions"]  # the autouse fixture, for the clean slate on SQLite
 
 
 async def ask(world: World, volunteer: dict[str, str], record_id: uuid.UUID | str, **body: Any) -> Response:
@@ -54,6 +52,8 @@ async def test_the_organization_accepts_and_the_new_version_is_linked_from_the_r
     )
     assert (request["status"], request["record_id"], request["answer"]) == ("open", str(record_id), None)
     assert request["proposed_ended_at"][:16] == at(ev, 90)[:16]
+    inbox = await listed(world, ev.admin, "/notifications")
+    assert [(n["kind"], n["title"]) for n in inbox] == [("correction_request.new", "志愿者申请更正服务记录")]
     reply = await answer(world, ev.admin, request["id"], accept=True, answer="核实属实，按1.5小时更正")
     assert reply.status_code == 200, reply.text
     done = reply.json()
@@ -70,6 +70,10 @@ async def test_the_organization_accepts_and_the_new_version_is_linked_from_the_r
         "pending",
     )
     assert await status_of(record_id) == "superseded"
+    told = await listed(world, volunteer, "/notifications")
+    assert [(n["kind"], n["title"]) for n in told] == [
+        ("correction_request.answered", "您的更正申请已同意并更正记录")
+    ]
     mine = await listed(world, volunteer, "/volunteers/me/correction-requests")
     assert [(r["id"], r["status"], r["correction_id"]) for r in mine] == [
         (request["id"], "accepted", done["correction_id"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,17 +20,9 @@ from tests.scan_builders import Event, fresh
 from tests.test_records import confirm, decide, settled, status_of, summary
 from volunteer import corrections
 from volunteer.accounts import load_principal
-from volunteer.db import engine, write_transaction
+from volunteer.db import write_transaction
 from volunteer.record_rules import RecordRules
 from volunteer.tables import AuditEntry, ServiceRecord
-
-
-@pytest.fixture(autouse=True)
-async def unlink_versions() -> AsyncIterator[None]:
-    """SQLite checks foreign keys row by row: the clean slate can delete versions only once unlinked."""
-    yield
-    if engine().engine_type == "sqlite":
-        await engine().run_ddl("UPDATE service_record SET supersedes = NULL")
 
 
 def refused(reply: Response, error: errors.ErrorCode) -> None:

@@ -20,7 +20,7 @@ from errors import (
     TIME_RANGE_INVALID,
     DomainError,
 )
-from volunteer import audit_log, corrections
+from volunteer import audit_log, corrections, notifications
 from volunteer.access import Principal
 from volunteer.correction_schemas import AnswerIn, CorrectionRequestIn, CorrectionRequestOut
 from volunteer.corrections import Changes
@@ -86,6 +86,15 @@ async def request(
             if is_unique_violation(exc, "correction_request"):
                 raise DomainError(CORRECTION_REQUEST_OPEN) from exc
             raise
+        await notifications.notify(
+            "correction_request.new",
+            title="志愿者申请更正服务记录",
+            body=f"志愿者对{record['service_date']}“{record['activity_name']}”的服务记录提出更正申请，请及时答复。",
+            now=now,
+            organization=as_uuid(record["organization"]),
+            detail={"request_id": str(request_id), "record_id": str(record_id)},
+            key=f"correction-request:{request_id}",
+        )
         return await _one(request_id)
 
 
@@ -170,6 +179,17 @@ async def answer(
             region_path=record["region_path"],
             now=now,
         )
+        if record["volunteer_account"] is not None:
+            verdict = "已同意并更正记录" if data.accept else "未同意更正"
+            await notifications.notify(
+                "correction_request.answered",
+                title=f"您的更正申请{verdict}",
+                body=f"“{record['activity_name']}”的更正申请：{verdict}。答复：{text}",
+                now=now,
+                account=as_uuid(record["volunteer_account"]),
+                detail={"request_id": str(request_id), "status": status.value},
+                key=f"correction-request-answered:{request_id}",
+            )
         return await _one(request_id)
 
 
