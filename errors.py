@@ -174,6 +174,9 @@ CERTIFICATE_NOT_FOUND = _code("CERTIFICATE_NOT_FOUND", 404, "未找到该志愿�
 CERTIFICATE_NO_HOURS = _code("CERTIFICATE_NO_HOURS", 422, "该期间没有已审核的服务时长，无法开具证明")
 CERTIFICATE_ALREADY_REVOKED = _code("CERTIFICATE_ALREADY_REVOKED", 409, "该证明已被撤销")
 PERIOD_INVALID = _code("PERIOD_INVALID", 422, "起止日期不正确")
+EXPORT_TOO_MANY_ROWS = _code(
+    "EXPORT_TOO_MANY_ROWS", 422, "记录数超过 Excel 单个工作表的上限（1048575 行），请缩小范围或改用 CSV 导出"
+)
 
 
 def error_catalog_markdown() -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.audit_data import DAYS, FIRST_DAY, FLAG, MONTHS, District, Sizes, seed_district
-from bench.data import connect, fresh_database, migrate, mint_tokens
+from bench.data import connect, database_url, fresh_database, migrate, mint_tokens
 from bench.load import HOST, build_request, read_response, run_load
 from bench.server import serve
 from settings import generate_secrets
@@ -26,18 +26,23 @@ DATABASE = "volunteer_bench"
 FACTORY = "app:create_app"
 STREET_PATH = "310151/{}/"
 EXPORT_TIMEOUT_S = float(os.environ.get("BENCH_EXPORT_TIMEOUT_S") or 1200)
+# BENCH_REUSE=1: keep a volunteer_bench seeded with the same sizes by an earlier run (only new migrations
+# are applied); the benchmark only reads, so the data stay as seeded.
+SEED_MARK = "bench_seed"
 # BENCH_INDEXES=1: candidate indexes created in the bench database only, to measure what they would change.
 CANDIDATE_INDEXES = [
-    "CREATE INDEX bench_service_record_org_date ON service_record (organization, service_date)",
-    "CREATE INDEX bench_service_record_date_id ON service_record (service_date, id)",
+    "CREATE INDEX IF NOT EXISTS bench_service_record_org_date ON service_record (organization, service_date)",
+    "CREATE INDEX IF NOT EXISTS bench_service_record_date_id ON service_record (service_date, id)",
 ]
 
 # volunteer/audit_queue.py's query for an auditor of one region with a region_code, a date range and
-# optionally a flag; its {} markers become asyncpg's $n.
+# optionally a flag; its {} markers become asyncpg's $n. Run as the app runs it: in a transaction planned
+# for each call's arguments (statistics.planned_for_each_call).
 QUEUE_SQL = (
     "SELECT r.id, r.volunteer, v.name AS volunteer_name, v.volunteer_no, r.organization, "
     "o.name AS organization_name, r.project, r.activity_name, r.service_date, r.started_at, r.ended_at, "
-    "r.credited_minutes, r.source, r.verified, r.flags FROM service_record r "
+    "r.credited_minutes, r.source, r.verified, r.flags, r.version, r.late_reason, r.evidence "
+    "FROM service_record r "
     "JOIN volunteer v ON v.id = r.volunteer JOIN organization o ON o.id = r.organization "
     "JOIN region g ON g.id = o.region WHERE r.status = 'confirmed' AND (g.path LIKE $1) AND g.path LIKE $2 "
     "AND r.service_date >= $3 AND r.service_date <= $4{flag} "
@@ -97,7 +102,9 @@ async def _baseline_series(
         args += [date.fromisoformat(q["date_from"]), date.fromisoformat(q["date_to"])]
         args += [f'%"{FLAG}"%'] if flag else []
         started = time.perf_counter()
-        await conn.fetch(sql, *args)
+        async with conn.transaction():
+            await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            await conn.fetch(sql, *args)
         if i >= 0:
             times.append(time.perf_counter() - started)
     times.sort()
@@ -230,6 +237,47 @@ async def _row_count(conn: Any, date_from: date, date_to: date) -> int:
     return count
 
 
+async def _seeded(sizes: Sizes) -> bool:
+    """Whether volunteer_bench exists and was seeded to completion with these sizes."""
+    admin = await connect("postgres")
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE):
+            return False
+    finally:
+        await admin.close()
+    conn = await connect(DATABASE)
+    try:
+        if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", SEED_MARK):
+            return False
+        row = await conn.fetchrow(f"SELECT records, volunteers, organizations, sessions FROM {SEED_MARK}")
+        return row is not None and tuple(row) == (
+            sizes.records,
+            sizes.volunteers,
+            sizes.organizations,
+            sizes.sessions,
+        )
+    finally:
+        await conn.close()
+
+
+async def _mark_seeded(conn: Any, sizes: Sizes) -> None:
+    await conn.execute(
+        f"CREATE TABLE {SEED_MARK} (records int, volunteers int, organizations int, sessions int)"
+    )
+    await conn.execute(
+        f"INSERT INTO {SEED_MARK} VALUES ($1, $2, $3, $4)",
+        sizes.records, sizes.volunteers, sizes.organizations, sizes.sessions,
+    )  # fmt: skip
+
+
+async def _seeded_district(conn: Any, sizes: Sizes) -> District:
+    auditor = await conn.fetchval("SELECT account FROM role_grant WHERE role = 'auditor' LIMIT 1")
+    streets = [
+        r["code"] for r in await conn.fetch("SELECT code FROM region WHERE level = 'street' ORDER BY code")
+    ]
+    return District(auditor, streets, sizes.records)
+
+
 async def main() -> dict[str, float | int]:
     sizes = Sizes(
         records=_env_int("BENCH_RECORDS", 1_000_000),
@@ -239,9 +287,16 @@ async def main() -> dict[str, float | int]:
     )
     queue_n, stats_n = _env_int("BENCH_QUEUE_REQUESTS", 200), _env_int("BENCH_STATS_REQUESTS", 50)
     secrets = generate_secrets()
-    url = await fresh_database(DATABASE)
-    print(f"created {DATABASE}; migrating", flush=True)
+    reuse = _env_int("BENCH_REUSE", 0) != 0 and await _seeded(sizes)
+    url = database_url(DATABASE) if reuse else await fresh_database(DATABASE)
+    print(f"{'reusing' if reuse else 'created'} {DATABASE}; migrating", flush=True)
     await migrate(url)
+    if reuse:  # a migration that rewrites a column drops its statistics; seeding analyzes anyway
+        conn = await connect(DATABASE)
+        try:
+            await conn.execute("ANALYZE")
+        finally:
+            await conn.close()
     workdir = Path(tempfile.mkdtemp(prefix="volunteer_bench_"))
     # DATA_DIR: the embedded Redis of the app's job runtime keeps its files there, not in the repo's var/.
     env = {**secrets, "DATABASE_URL": url, "APP_ENV": "production", "DATA_DIR": str(workdir)}
@@ -249,7 +304,11 @@ async def main() -> dict[str, float | int]:
     conn = await connect(DATABASE)
     figures: dict[str, float | int] = {}
     try:
-        district = await seed_district(conn, sizes, datetime.now(UTC))
+        if reuse:
+            district = await _seeded_district(conn, sizes)
+        else:
+            district = await seed_district(conn, sizes, datetime.now(UTC))
+            await _mark_seeded(conn, sizes)
         indexes = _env_int("BENCH_INDEXES", 0) != 0
         for ddl in CANDIDATE_INDEXES if indexes else []:
             await conn.execute(ddl)

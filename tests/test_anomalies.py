@@ -10,8 +10,11 @@ import itertools
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import pytest
+
 from tests.builders import COMMUNITY, OTHER_COMMUNITY, OTHER_STREET, STREET, World
 from tests.scan_builders import SITE, Event, event
+from volunteer import anomalies
 from volunteer.anomalies import counts_by_organization, flags_for_records
 from volunteer.regions import region_by_code
 from volunteer.tables import Scan, ServiceRecord, ServiceSession, Signup, Volunteer
@@ -191,6 +194,39 @@ async def test_twenty_manual_entries_spread_over_more_than_an_hour_are_not_a_bur
     assert await anomalies_of(*ids) == [[]] * 21
 
 
+async def test_a_burst_is_found_from_its_last_entry_alone(world: World) -> None:
+    """Only the entries within an hour of the asked records are read: the burst's first entries, 57
+    minutes before its last, must be among them; an entry 61 minutes after the burst is in none."""
+    ev = await event(world)
+    people = await volunteers(world, 21)
+    recorder = await world.account(name="补录员")
+    t0 = at(20)
+    times = [t0 + timedelta(minutes=3 * i) for i in range(20)] + [t0 + timedelta(minutes=57 + 61)]
+    ids = [
+        await record(ev, v, at(9), at(10), source="manual", recorder=recorder, created_at=t)
+        for v, t in zip(people, times, strict=True)
+    ]
+    assert await anomalies_of(ids[19], ids[20]) == [["manual_burst"], []]
+    assert await anomalies_of(ids[0]) == [["manual_burst"]]
+
+
+async def test_many_spread_out_manual_records_are_read_in_one_range(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_WINDOWS separate hours, one range covering them all is read: the same answers."""
+    ev = await event(world)
+    people = await volunteers(world, 21)
+    recorder = await world.account(name="补录员")
+    t0 = at(20)
+    times = [t0 + timedelta(minutes=3 * i) for i in range(20)] + [t0 + timedelta(hours=5)]
+    ids = [
+        await record(ev, v, at(9), at(10), source="manual", recorder=recorder, created_at=t)
+        for v, t in zip(people, times, strict=True)
+    ]
+    monkeypatch.setattr(anomalies, "MAX_WINDOWS", 0)
+    assert await anomalies_of(ids[19], ids[20]) == [["manual_burst"], []]
+
+
 async def test_ten_scans_at_exactly_the_same_coordinates_flag_their_records(world: World) -> None:
     ev = await event(world)
     people = await volunteers(world, 11)
@@ -278,6 +314,28 @@ async def test_the_audit_queue_rows_carry_their_anomalies(world: World) -> None:
         str(first): ([], ["overlapping_sessions"]),
         str(second): ([], ["overlapping_sessions"]),
         str(plain): ([], []),
+    }
+
+
+async def test_the_audit_queue_shows_versions_late_reasons_and_evidence(world: World) -> None:
+    ev = await event(world)
+    (v,) = await volunteers(world, 1)
+    recorder = await world.account(name="补录员")
+    manual = await record(ev, v, at(9), at(10), source="manual", recorder=recorder)
+    await ServiceRecord.update(
+        {
+            ServiceRecord.evidence: ["uploads/签到表.jpg", "uploads/照片.png"],
+            ServiceRecord.late_reason: "活动结束后系统故障，延迟录入",
+            ServiceRecord.version: 2,
+        }
+    ).where(ServiceRecord.id == manual)
+    scanned = await record(ev, v, at(14), at(15))
+    reply = await world.client.get("/records/audit-queue", headers=await world.auditor())
+    assert reply.status_code == 200, reply.text
+    rows = {r["id"]: (r["verified"], r["version"], r["late_reason"], r["evidence"]) for r in reply.json()}
+    assert rows == {
+        str(manual): (False, 2, "活动结束后系统故障，延迟录入", ["uploads/签到表.jpg", "uploads/照片.png"]),
+        str(scanned): (True, 1, None, []),
     }
 
 

@@ -11,9 +11,11 @@ import zipfile
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 import pytest
 
+import errors
 from tests.builders import DISTRICT, OTHER_COMMUNITY, OTHER_STREET, STREET, World
 from tests.scan_builders import Event, event
 from tests.test_statistics import record, volunteer
@@ -127,6 +129,43 @@ async def test_the_xlsx_is_one_sheet_with_headers_and_rows(world: World) -> None
         assert expected in text
     assert sheet.count("<row ") == 3
     assert "<v>0.8</v>" in sheet  # 45 minutes, written as a number
+
+
+async def test_more_rows_than_one_sheet_holds_is_refused_before_the_download(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ev, person = await one_street(world)
+    await ServiceRecord.insert(*(record(ev, person, date(2026, 11, day), 60) for day in (3, 4, 5)))
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 2)
+    reply = await export(world, "xlsx", await world.auditor(), region_code=STREET)
+    assert reply.status_code == 422, reply.text
+    assert reply.json() == {
+        "code": "EXPORT_TOO_MANY_ROWS",
+        "message": errors.EXPORT_TOO_MANY_ROWS.message,
+        "detail": {"max_rows": 2},
+    }
+    assert (await export(world, "csv", await world.auditor(), region_code=STREET)).status_code == 200
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 3)
+    assert (await export(world, "xlsx", await world.auditor(), region_code=STREET)).status_code == 200
+
+
+async def test_xlsx_cells_keep_markup_characters_and_edge_spaces(world: World) -> None:
+    ev, person = await one_street(world)
+    row = record(ev, person, date(2026, 11, 3), 60)
+    row.place = "鳌山路 <1号> & 2号"
+    row.content = " 陪伴老人\t"
+    row.activity_name = "敬老\x01院"
+    await ServiceRecord.insert(row)
+    reply = await export(world, "xlsx", await world.auditor(), region_code=STREET)
+    assert reply.status_code == 200, reply.text
+    with zipfile.ZipFile(io.BytesIO(reply.content)) as book:
+        assert book.testzip() is None
+        sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    _, data = sheet.iter(f"{main}row")
+    cells = {c.get("r"): "".join(c.itertext()) for c in data}
+    assert (cells["E2"], cells["G2"], cells["H2"]) == ("敬老_x0001_院", "鳌山路 <1号> & 2号", " 陪伴老人\t")
+    assert cells["K2"] == "1.0"
 
 
 async def test_five_thousand_records_export_in_pages(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

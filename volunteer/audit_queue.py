@@ -10,7 +10,7 @@ from typing import Any
 
 from volunteer.access import Principal
 from volunteer.anomalies import flags_for_records
-from volunteer.db import as_uuid
+from volunteer.db import as_uuid, planned_for_each_call
 from volunteer.identity import mask_name
 from volunteer.record_schemas import QueueRowOut
 from volunteer.regions import region_by_code
@@ -51,23 +51,26 @@ async def audit_queue(actor: Principal, where: QueueFilter, *, limit: int, offse
         # Flags are a JSON list of plain words: the quoted word in its text is the flag.
         clauses.append("CAST(r.flags AS TEXT) LIKE {}")
         args.append(f'%"{where.flag}"%')
-    rows = await ServiceRecord.raw(
-        "SELECT r.id, r.volunteer, v.name AS volunteer_name, v.volunteer_no, r.organization, "
-        "o.name AS organization_name, r.project, r.activity_name, r.service_date, r.started_at, r.ended_at, "
-        "r.credited_minutes, r.source, r.verified, r.flags FROM service_record r "
-        "JOIN volunteer v ON v.id = r.volunteer JOIN organization o ON o.id = r.organization "
-        "JOIN region g ON g.id = o.region WHERE " + " AND ".join(clauses) + " "
-        "ORDER BY r.service_date, r.id LIMIT {} OFFSET {}",
-        *args,
-        limit,
-        offset,
-    )
+    # Planned per call: the generic plan (from the sixth call on) assumes `g.path LIKE` matches one region,
+    # reads the month organization by organization and sorts it: 34-49 ms against 2-5 ms (bench audit).
+    async with planned_for_each_call():
+        rows = await ServiceRecord.raw(
+            "SELECT r.id, r.volunteer, v.name AS volunteer_name, v.volunteer_no, r.organization, "
+            "o.name AS organization_name, r.project, r.activity_name, r.service_date, r.started_at, "
+            "r.ended_at, r.credited_minutes, r.source, r.verified, r.flags, r.version, r.late_reason, "
+            "r.evidence FROM service_record r "
+            "JOIN volunteer v ON v.id = r.volunteer JOIN organization o ON o.id = r.organization "
+            "JOIN region g ON g.id = o.region WHERE " + " AND ".join(clauses) + " "
+            "ORDER BY r.service_date, r.id LIMIT {} OFFSET {}",
+            *args,
+            limit,
+            offset,
+        )
     anomalies = await flags_for_records([as_uuid(r["id"]) for r in rows])
     return [_row(r, anomalies[as_uuid(r["id"])]) for r in rows]
 
 
 def _row(row: dict[str, Any], anomalies: list[str]) -> QueueRowOut:
-    flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else list(row["flags"])
     return QueueRowOut(
         id=as_uuid(row["id"]),
         volunteer_id=as_uuid(row["volunteer"]),
@@ -83,6 +86,16 @@ def _row(row: dict[str, Any], anomalies: list[str]) -> QueueRowOut:
         credited_minutes=int(row["credited_minutes"]),
         source=row["source"],
         verified=bool(row["verified"]),
-        flags=[str(f) for f in flags],
+        flags=_words(row["flags"]),
         anomalies=anomalies,
+        version=int(row["version"]),
+        late_reason=row["late_reason"],
+        evidence=_words(row["evidence"]),
     )
+
+
+def _words(value: Any) -> list[str]:
+    """A JSON list of strings (text from a raw query on both engines)."""
+    if value == "[]":
+        return []
+    return [str(item) for item in (json.loads(value) if isinstance(value, str) else value or [])]

@@ -150,3 +150,18 @@ def run_with_database(work: Callable[[], Awaitable[T]]) -> T:
             await close_database()
 
     return asyncio.run(main())
+
+
+@asynccontextmanager
+async def planned_for_each_call() -> AsyncIterator[None]:
+    """PostgreSQL plans a prepared statement generically after five runs, and for `g.path LIKE $1` such a
+    plan assumes one region matches and nests loops over a district's month of records (181 ms to
+    2,418 ms, bench audit). These reads run in a transaction that plans each call for its own arguments;
+    only here, as other queries gain from cached plans. SQLite plans every statement anyway."""
+    db = engine()
+    if not isinstance(db, PostgresEngine) or db.current_transaction.get() is not None:
+        yield
+        return
+    async with db.transaction():
+        await db.run_ddl("SET LOCAL plan_cache_mode = force_custom_plan")
+        yield

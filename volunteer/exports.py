@@ -7,29 +7,32 @@ Auditors see names in full (rule 3 masks them on public pages only). Pages are k
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
+import functools
 import io
 import json
-import os
-import tempfile
-from collections.abc import AsyncIterator
+import re
+import zipfile
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 import xlsxwriter
 
-from errors import OUT_OF_SCOPE, REQUEST_INVALID, DomainError
+from errors import EXPORT_TOO_MANY_ROWS, OUT_OF_SCOPE, REQUEST_INVALID, DomainError
 from volunteer.access import Principal, require_auditor_of
+from volunteer.db import planned_for_each_call
 from volunteer.hours import format_hours
 from volunteer.regions import region_by_code
 from volunteer.tables import Role, ServiceRecord
 
 CHINA = timezone(timedelta(hours=8))
-PAGE_SIZE = 2000
+T = TypeVar("T")
+PAGE_SIZE = 3000  # a year of a district: 5,000 took 80 MB over the idle server, 2,000 a quarter longer
 MAX_DAYS = 366
-CHUNK_BYTES = 64 * 1024
 
 HEADERS = [
     "志愿者编号",
@@ -51,8 +54,12 @@ HEADERS = [
     "标记",
 ]
 HOURS_COLUMN = HEADERS.index("认定时长（小时）")
+NUMBER_COLUMN = HEADERS.index("志愿者编号")  # one value per volunteer: not worth caching
 SOURCES = {"scan": "扫码", "offline_scan": "离线扫码", "manual": "补录", "correction": "更正"}
 STATUSES = {"pending": "待确认", "confirmed": "已确认", "audited": "已审核", "rejected": "已驳回"}
+
+
+XLSX_MAX_ROWS = 1_048_575  # data rows in one sheet: Excel's 1,048,576 rows less the header
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,48 +98,78 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-async def fetch_page(scope: ExportScope, after: tuple[Any, Any] | None, size: int) -> list[dict[str, Any]]:
+def _in_scope(scope: ExportScope) -> tuple[list[str], list[Any]]:
+    """The WHERE clauses (records by their organization's region, service dates) and their arguments."""
     clauses = [
         "(" + " OR ".join(["g.path LIKE {}"] * len(scope.paths)) + ")",
         "r.service_date >= {}",
         "r.service_date <= {}",
     ]
-    args: list[Any] = [f"{p}%" for p in scope.paths] + [scope.date_from, scope.date_to]
+    return clauses, [f"{p}%" for p in scope.paths] + [scope.date_from, scope.date_to]
+
+
+async def require_one_sheet(scope: ExportScope) -> None:
+    """An XLSX sheet holds 1,048,576 rows, the header included: refuse before the download starts rather
+    than send a file Excel cannot open. Counting stops at the limit, so a large scope costs no more."""
+    clauses, args = _in_scope(scope)
+    async with planned_for_each_call():
+        rows = await ServiceRecord.raw(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM service_record r "
+            "JOIN organization o ON o.id = r.organization JOIN region g ON g.id = o.region "
+            "WHERE " + " AND ".join(clauses) + " LIMIT {}) AS capped",
+            *args,
+            XLSX_MAX_ROWS + 1,
+        )
+    if int(rows[0]["n"]) > XLSX_MAX_ROWS:
+        raise DomainError(EXPORT_TOO_MANY_ROWS, {"max_rows": XLSX_MAX_ROWS})
+
+
+async def fetch_page(scope: ExportScope, after: tuple[Any, Any] | None, size: int) -> list[dict[str, Any]]:
+    clauses, args = _in_scope(scope)
     if after is not None:
         # A row comparison, so the (service_date, id) index serves the keyset (an OR of two ranges
         # made PostgreSQL sort the rest of the year on every page: 5.5 s against 13 ms, bench audit).
         clauses.append("(r.service_date, r.id) > ({}, {})")
         args += [after[0], after[1]]
-    rows: list[dict[str, Any]] = await ServiceRecord.raw(
-        "SELECT r.id, r.service_date, v.volunteer_no, v.name AS volunteer_name, o.name AS organization_name, "
-        "p.title AS project_title, r.activity_name, r.place, r.content, r.started_at, r.ended_at, "
-        "r.credited_minutes, r.person_in_charge, a.display_name AS recorder_name, r.recorder, r.source, "
-        "r.status, r.verified, r.flags FROM service_record r "
-        "JOIN volunteer v ON v.id = r.volunteer JOIN organization o ON o.id = r.organization "
-        "JOIN project p ON p.id = r.project JOIN region g ON g.id = o.region "
-        "LEFT JOIN account a ON a.id = r.recorder WHERE " + " AND ".join(clauses) + " "
-        "ORDER BY r.service_date, r.id LIMIT {}",
-        *args,
-        size,
-    )
+    # A generic plan (after five pages) read the whole period's records region by region and sorted
+    # them, for each page: 1 s a page against 80 ms (bench audit).
+    async with planned_for_each_call():
+        rows: list[dict[str, Any]] = await ServiceRecord.raw(
+            "SELECT r.id, r.service_date, v.volunteer_no, v.name AS volunteer_name, "
+            "o.name AS organization_name, p.title AS project_title, r.activity_name, r.place, r.content, "
+            "r.started_at, r.ended_at, "
+            "r.credited_minutes, r.person_in_charge, a.display_name AS recorder_name, r.recorder, r.source, "
+            "r.status, r.verified, r.flags FROM service_record r "
+            "JOIN volunteer v ON v.id = r.volunteer JOIN organization o ON o.id = r.organization "
+            "JOIN project p ON p.id = r.project JOIN region g ON g.id = o.region "
+            "LEFT JOIN account a ON a.id = r.recorder WHERE " + " AND ".join(clauses) + " "
+            "ORDER BY r.service_date, r.id LIMIT {}",
+            *args,
+            size,
+        )
     return rows
 
 
-async def record_rows(scope: ExportScope) -> AsyncIterator[list[list[str]]]:
-    """Pages of rows in the HEADERS order; PAGE_SIZE is read per page so tests can shrink it."""
+async def record_pages(scope: ExportScope) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """Pages of fetch_page's rows; PAGE_SIZE is read per page so tests can shrink it."""
     after: tuple[Any, Any] | None = None
     while True:
         size = PAGE_SIZE
         page = await fetch_page(scope, after, size)
         if page:
-            yield [_cells(row) for row in page]
+            yield page
         if len(page) < size:
             return
         after = (page[-1]["service_date"], page[-1]["id"])
 
 
+async def record_rows(scope: ExportScope) -> AsyncIterator[list[list[str]]]:
+    """Pages of rows in the HEADERS order."""
+    async for page in record_pages(scope):
+        yield [_cells(row) for row in page]
+
+
 def _cells(row: dict[str, Any]) -> list[str]:
-    flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else list(row["flags"] or [])
     recorder = (row["recorder_name"] or "") if row["recorder"] is not None else "系统"
     return [
         row["volunteer_no"],
@@ -140,28 +177,44 @@ def _cells(row: dict[str, Any]) -> list[str]:
         row["organization_name"],
         row["project_title"],
         row["activity_name"],
-        _date(row["service_date"]).isoformat(),
+        _date(row["service_date"]),
         row["place"],
         row["content"],
         _china(row["started_at"]),
         _china(row["ended_at"]),
-        format_hours(int(row["credited_minutes"])),
+        _hours(row["credited_minutes"]),
         row["person_in_charge"],
         recorder,
         SOURCES.get(row["source"], row["source"]),
         STATUSES.get(row["status"], row["status"]),
         "是" if row["verified"] else "否",
-        "；".join(str(f) for f in flags),
+        _flags(row["flags"]),
     ]
 
 
-def _date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
+# Records of a session share their times, dates and minutes: formatting each value once per process
+# instead of once per row halves the time a row takes (bench audit, a year of a district).
+@functools.lru_cache(maxsize=4096)
+def _date(value: date | str) -> str:
+    return (value if isinstance(value, date) else date.fromisoformat(value)).isoformat()
 
 
+@functools.lru_cache(maxsize=16384)
 def _china(value: datetime | str) -> str:
     at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+@functools.lru_cache(maxsize=4096)
+def _hours(minutes: int) -> str:
+    return format_hours(int(minutes))
+
+
+def _flags(value: Any) -> str:
+    if value == "[]":
+        return ""
+    flags = json.loads(value) if isinstance(value, str) else list(value or [])
+    return "；".join(str(f) for f in flags)
 
 
 async def csv_chunks(scope: ExportScope) -> AsyncIterator[bytes]:
@@ -177,33 +230,119 @@ async def csv_chunks(scope: ExportScope) -> AsyncIterator[bytes]:
         yield buffer.getvalue().encode()
 
 
-async def xlsx_file(scope: ExportScope) -> io.BufferedReader:
-    """The workbook in an already-unlinked temp file: its space is freed when the reader is closed,
-    even if the client goes away mid-download."""
-    fd, path = tempfile.mkstemp(prefix="records-", suffix=".xlsx")
-    os.close(fd)
+async def xlsx_chunks(scope: ExportScope) -> AsyncIterator[bytes]:
+    """The workbook streamed as it is zipped, one chunk per page: no temporary file, and the first bytes
+    leave before the last page is read.
+
+    The package around the sheet (styles, the bold header, workbook parts) is what xlsxwriter writes
+    for a one-row sheet; the data rows are written here as plain XML, inline strings and numbers, which
+    is about ten times faster than xlsxwriter's cell by cell (a year of a district: 1,000,000 rows)."""
+    parts, head, tail = _skeleton()
+    sink = _Sink()
+    # Level 1: a tenth slower to send over a network, several times faster to make than the default.
+    book = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
     try:
-        # constant_memory writes each row to disk as it comes; rows must then be written in order.
-        book = xlsxwriter.Workbook(path, {"constant_memory": True})
-        sheet = book.add_worksheet("服务记录")
-        sheet.write_row(0, 0, HEADERS, book.add_format({"bold": True}))
-        line = 1
-        async for rows in record_rows(scope):
-            for cells in rows:
-                sheet.write_row(line, 0, cells)
-                sheet.write_number(line, HOURS_COLUMN, float(cells[HOURS_COLUMN]))
-                line += 1
-        await asyncio.to_thread(book.close)  # zips the sheet: CPU and disk, off the event loop
-        # Handed to the streaming response, which closes it.
-        reader: io.BufferedReader = await asyncio.to_thread(open, path, "rb")
+        for name, data in parts.items():
+            if name != SHEET:
+                book.writestr(name, data)
+                continue
+            with book.open(SHEET, "w") as sheet:
+                sheet.write(head)
+                line = 2
+                async for page in _read_ahead(record_pages(scope)):
+                    # Formatting and compressing a page is CPU work: off the event loop.
+                    await asyncio.to_thread(_write_page, sheet, page, line)
+                    line += len(page)
+                    yield sink.take()
+                sheet.write(tail)
+        book.close()
+        yield sink.take()
     finally:
-        os.unlink(path)
-    return reader
+        book.close()  # a client gone mid-download: nothing is left open, no file was ever written
 
 
-async def file_chunks(reader: io.BufferedReader) -> AsyncIterator[bytes]:
+async def _read_ahead(pages: AsyncGenerator[T, None]) -> AsyncIterator[T]:
+    """The next page is read while the caller works on this one (the database and the formatting then
+    take turns less: bench audit)."""
+    ahead: asyncio.Future[T | None] = asyncio.ensure_future(anext(pages, None))
     try:
-        while chunk := await asyncio.to_thread(reader.read, CHUNK_BYTES):
-            yield chunk
+        while (page := await ahead) is not None:
+            ahead = asyncio.ensure_future(anext(pages, None))
+            yield page
     finally:
-        reader.close()
+        if not ahead.done():
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ahead
+        await pages.aclose()
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+_COLUMNS = [chr(ord("A") + i) for i in range(len(HEADERS))]
+_XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|^\s|\s$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class _Sink:
+    """An unseekable file for zipfile (which then writes data descriptors): bytes collected until taken."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self._data += data
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered elsewhere."""
+
+    def close(self) -> None:
+        """Taken chunks are the caller's; nothing to release."""
+
+    def take(self) -> bytes:
+        data = bytes(self._data)
+        self._data.clear()
+        return data
+
+
+def _skeleton() -> tuple[dict[str, bytes], bytes, bytes]:
+    """The parts of a workbook with the header row in bold, and its sheet cut where the data rows go
+    (without its <dimension>, which would claim one row; the element is optional)."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("服务记录")
+    sheet.write_row(0, 0, HEADERS, book.add_format({"bold": True}))
+    book.close()
+    with zipfile.ZipFile(buffer) as package:
+        parts = {name: package.read(name) for name in package.namelist()}
+    xml = re.sub(rb"<dimension [^>]*/>", b"", parts[SHEET])
+    cut = xml.index(b"</sheetData>")
+    return parts, xml[:cut], xml[cut:]
+
+
+def _write_page(sheet: IO[bytes], page: list[dict[str, Any]], first: int) -> None:
+    out: list[str] = []
+    for n, row in enumerate(page, start=first):
+        cells = _cells(row)
+        out.append(f'<row r="{n}">')
+        for i, (column, value) in enumerate(zip(_COLUMNS, cells, strict=True)):
+            if i == HOURS_COLUMN:
+                out.append(f'<c r="{column}{n}"><v>{value}</v></c>')
+            elif value:
+                text = _xml_text(value) if i != NUMBER_COLUMN else _xml_text.__wrapped__(value)
+                out.append(f'<c r="{column}{n}" t="inlineStr"><is>{text}</is></c>')
+        out.append("</row>")
+    sheet.write("".join(out).encode())
+
+
+@functools.lru_cache(maxsize=16384)
+def _xml_text(value: str) -> str:
+    """A <t> element as Excel reads it: markup escaped, control characters as _xHHHH_ (as xlsxwriter
+    writes them), edge spaces kept."""
+    if _XML_SPECIAL.search(value) is None:
+        return f"<t>{value}</t>"
+    text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    if text[:1].isspace() or text[-1:].isspace():
+        return f'<t xml:space="preserve">{text}</t>'
+    return f"<t>{text}</t>"

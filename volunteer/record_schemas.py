@@ -77,6 +77,9 @@ class QueueRowOut(msgspec.Struct):
             )
         ),
     ]
+    version: Annotated[int, Meta(description="记录版本：更正产生新版本，从 1 起")]
+    late_reason: Annotated[str | None, Meta(description="超过10个工作日录入或确认的理由；按期的为 null")]
+    evidence: Annotated[list[str], Meta(description="补录的证明材料（文件引用）；扫码记录为空")]
 
 
 class OrgAnomalyCount(msgspec.Struct):

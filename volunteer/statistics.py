@@ -1,7 +1,8 @@
 """Monthly figures for an auditor's region (rule 20: only audited minutes count), and the sheet they publish.
 
-Each figure is one set-based query grouped by the direct child region, run once more grouped by the region
-itself for the total (a volunteer active in two streets counts once in the district).
+Each figure is one set-based query grouped by the direct child region; the total adds them up, except
+active volunteers, counted once more over the whole region (a volunteer active in two streets counts once
+in the district).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import msgspec
 import xlsxwriter
 
 from volunteer.access import Principal, require_auditor_of
+from volunteer.db import planned_for_each_call
 from volunteer.hours import format_hours
 from volunteer.regions import RegionRef, region_by_code
 from volunteer.tables import LIVE_SQL, Region
@@ -70,33 +72,42 @@ async def monthly_statistics(actor: Principal, region_code: str, month: str) -> 
     region = await region_by_code(region_code)
     require_auditor_of(actor, region.path)
     when = Month.parse(month)
-    total = await _figures(region, when, len(region.path))
     child_key = len(region.path) + len(region.code) + 4  # a child's code is 3 digits longer, plus "/"
-    rows = await _figures(region, when, child_key)
+    async with planned_for_each_call():
+        rows = await _figures(region, when, child_key, _QUERIES)
+        # Every figure but active volunteers adds up over the children (a volunteer, project or record
+        # belongs to one region); a volunteer active in two streets counts once in the district.
+        whole = await _figures(region, when, len(region.path), ("records",))
+    total = {name: sum(values.get(name, 0) for values in rows.values()) for name in _ADDITIVE}
+    total |= whole.get(region.path, {})
     names = await _names(list(rows))
     by_region = [
         _build(names.get(key, (region.code, region.name)), values) for key, values in sorted(rows.items())
     ]
     return StatisticsOut(
-        month=when.label,
-        total=_build((region.code, region.name), total.get(region.path, {})),
-        by_region=by_region,
+        month=when.label, total=_build((region.code, region.name), total), by_region=by_region
     )
 
 
-async def _figures(region: RegionRef, when: Month, key_len: int) -> dict[str, dict[str, int]]:
+_QUERIES = ("volunteers", "records", "sessions")
+_ADDITIVE = ("registered_volunteers", "new_volunteers", "projects", "sessions")
+
+
+async def _figures(
+    region: RegionRef, when: Month, key_len: int, which: tuple[str, ...]
+) -> dict[str, dict[str, int]]:
     """Figures keyed by the first key_len characters of the region path (a whole region's own path)."""
     key = f"substr(g.path, 1, {int(key_len)})"
     prefix = f"{region.path}%"
-    queries: list[tuple[str, list[Any]]] = [
-        (
+    queries: dict[str, tuple[str, list[Any]]] = {
+        "volunteers": (
             f"SELECT {key} AS k, COUNT(*) AS registered_volunteers, "
             "SUM(CASE WHEN v.created_at >= {} THEN 1 ELSE 0 END) AS new_volunteers "
             "FROM volunteer v JOIN region g ON g.id = v.region "
             "WHERE g.path LIKE {} AND v.created_at < {} GROUP BY 1",
             [when.start(), prefix, when.end()],
         ),
-        (
+        "records": (
             # Records belong to the region of their recording organization, as in the audit queue.
             f"SELECT {key} AS k, "
             f"COUNT(DISTINCT CASE WHEN r.status IN {LIVE_SQL} THEN r.volunteer END) AS active_volunteers, "
@@ -108,7 +119,7 @@ async def _figures(region: RegionRef, when: Month, key_len: int) -> dict[str, di
             "WHERE g.path LIKE {} AND r.service_date >= {} AND r.service_date < {} GROUP BY 1",
             [prefix, when.first, when.next_first],
         ),
-        (
+        "sessions": (
             # Sessions belong to the region of their project, where they are held.
             f"SELECT {key} AS k, COUNT(DISTINCT s.project) AS projects, COUNT(*) AS sessions "
             "FROM service_session s JOIN project p ON p.id = s.project JOIN region g ON g.id = p.region "
@@ -116,9 +127,10 @@ async def _figures(region: RegionRef, when: Month, key_len: int) -> dict[str, di
             "GROUP BY 1",
             [prefix, when.start(), when.end()],
         ),
-    ]
+    }
     result: dict[str, dict[str, int]] = {}
-    for sql, args in queries:
+    for query in which:
+        sql, args = queries[query]
         for row in await Region.raw(sql, *args):
             slot = result.setdefault(str(row.pop("k")), {})
             slot.update({name: int(value or 0) for name, value in row.items()})

@@ -94,9 +94,11 @@ class ReportController(Controller):
     @get(
         "/records.xlsx",
         summary="导出服务记录（Excel）",
-        description="与 CSV 导出相同的内容，一张工作表；逐页写入临时文件后发送，发送后删除。",
+        description="与 CSV 导出相同的内容，一张工作表；分页读取、边压缩边发送，不落临时文件。",
         media_type=XLSX,
-        responses=documented(errors.FORBIDDEN, errors.OUT_OF_SCOPE, errors.REGION_NOT_FOUND),
+        responses=documented(
+            errors.FORBIDDEN, errors.OUT_OF_SCOPE, errors.REGION_NOT_FOUND, errors.EXPORT_TOO_MANY_ROWS
+        ),
     )
     async def records_xlsx(
         self,
@@ -106,9 +108,9 @@ class ReportController(Controller):
         region_code: OptionalRegionCode = None,
     ) -> Stream:
         scope = await exports.export_scope(principal, region_code, date_from, date_to)
-        reader = await exports.xlsx_file(scope)
+        await exports.require_one_sheet(scope)
         return Stream(
-            exports.file_chunks(reader),
+            exports.xlsx_chunks(scope),
             media_type=XLSX,
             headers={"Content-Disposition": exports.content_disposition(exports.file_name(scope, "xlsx"))},
         )
