@@ -38,7 +38,7 @@ from volunteer.api.organizations import InviteController, OrganizationController
 from volunteer.api.projects import MySignupController, ProjectController, SessionController, SignupController
 from volunteer.api.records import RecordController
 from volunteer.api.regions import RegionController
-from volunteer.api.reports import ReportController
+from volunteer.api.reports import PublishedReportController, ReportController
 from volunteer.api.security import anyone, bearer_middleware
 from volunteer.api.security import errors as errors_doc
 from volunteer.api.star_levels import StarLevelController
@@ -162,6 +162,7 @@ def create_app(
             ManualEntryController,
             NotificationController,
             ReportController,
+            PublishedReportController,
             CertificateController,
             StarLevelController,
         ],

@@ -487,6 +487,18 @@ class CertificateRecord(Table, tablename="certificate_record"):
     record = ForeignKey(ServiceRecord, null=False, on_delete=OnDelete.restrict, index=True)
 
 
+class PublishedReport(Table, tablename="published_report"):
+    """A month's statistics of a region as an auditor published them: frozen, versioned, public."""
+
+    id = UUID(primary_key=True)
+    region = ForeignKey(Region, null=False, on_delete=OnDelete.restrict)
+    month = Varchar(length=7)  # "2026-11"
+    version = Integer()
+    figures = JSON()  # the StatisticsOut as published
+    published_by = ForeignKey(Account, null=False, on_delete=OnDelete.restrict)
+    published_at = Timestamptz()
+
+
 ALL_TABLES: list[type[Table]] = [
     Region,
     Account,
@@ -509,4 +521,5 @@ ALL_TABLES: list[type[Table]] = [
     StarLevelEvent,
     Certificate,
     CertificateRecord,
+    PublishedReport,
 ]
