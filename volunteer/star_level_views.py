@@ -16,7 +16,7 @@ from volunteer.record_rules import RecordRules
 from volunteer.regions import region_by_code
 from volunteer.star_levels import PERIOD_FILTER, YEARLY, next_threshold_h, period_of
 from volunteer.star_schemas import PeriodOut, PublicityOut, StarEventOut, StarLevelOut
-from volunteer.tables import Membership, Role, StarLevelEvent, Volunteer
+from volunteer.tables import Membership, Role, StarLevelEvent, StarLevelEventKind, Volunteer
 
 
 async def my_star_level(actor: Principal, rules: RecordRules, today: date) -> StarLevelOut:
@@ -73,6 +73,14 @@ async def publicity(region_code: str, today: date, *, limit: int, offset: int) -
     ]
 
 
+_STEP_ORDER = {
+    StarLevelEventKind.published: 0,
+    StarLevelEventKind.proposed: 1,
+    StarLevelEventKind.withdrawn: 2,
+    StarLevelEventKind.demoted: 3,
+}
+
+
 async def _view(volunteer_id: uuid.UUID, rules: RecordRules, today: date) -> StarLevelOut:
     yearly = rules.star_mode == YEARLY
     rows = await Volunteer.raw(
@@ -85,8 +93,10 @@ async def _view(volunteer_id: uuid.UUID, rules: RecordRules, today: date) -> Sta
     by_period.setdefault(current, {"level": 0, "pending_level": None, "publicity_ends_on": None})
     periods = [_period_out(p, by_period[p], rules) for p in sorted(by_period, reverse=True)]
     events = await StarLevelEvent.select().where(StarLevelEvent.volunteer == volunteer_id)
-    # Newest first; a withdrawal and a demotion written together read demotion first (it came second).
-    events.sort(key=lambda e: (e["at"], e["period"], e["kind"] != "withdrawn"), reverse=True)
+    # Newest first. Steps taken at one instant (one transaction, or two at the same clock reading) read in
+    # the order they can happen: a passed 公示 is published before a new level is proposed, a withdrawal
+    # comes before a demotion.
+    events.sort(key=lambda e: (e["at"], e["period"], _STEP_ORDER[e["kind"]]), reverse=True)
     history = [
         StarEventOut(
             period=e["period"],
