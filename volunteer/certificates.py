@@ -28,10 +28,10 @@ from errors import (
 )
 from volunteer import audit_log
 from volunteer.access import Principal
-from volunteer.categories import LABELS, ServiceCategory
+from volunteer.certificate_content import content_of, district_name
 from volunteer.db import as_date, as_datetime, as_uuid, as_uuid_or_none, engine, write_transaction
 from volunteer.profiles import volunteer_of
-from volunteer.tables import Certificate, CertificateStatus, Region, Role
+from volunteer.tables import Certificate, CertificateStatus, Role
 
 CHINA = timezone(timedelta(hours=8))
 NUMBER_PREFIX = "ZYZM"
@@ -39,7 +39,6 @@ NUMBER_PREFIX = "ZYZM"
 NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 NUMBER_RANDOM_CHARS = 10
 NUMBER_ATTEMPTS = 5
-NAMES_PER_LINE = 3  # activity names (and persons in charge) shown per recording unit before "等"
 WITHDRAWN_PREFIX = "所含服务记录已撤销："
 _NUMBER = re.compile(rf"{NUMBER_PREFIX}[0-9]{{4}}[{NUMBER_ALPHABET}]{{{NUMBER_RANDOM_CHARS}}}")
 LINK_BATCH = 500  # certificate_record rows per INSERT: 1,500 parameters, under both engines' limits
@@ -96,7 +95,7 @@ async def issue(
         if not records:
             raise DomainError(CERTIFICATE_NO_HOURS)
         minutes = sum(int(r["credited_minutes"]) for r in records)
-        content = _content(records, await _district_name(volunteer["region_path"]))
+        content = content_of(records, await district_name(volunteer["region_path"]))
         number, certificate_id = await _insert(
             volunteer_id, organization_id, period_from, period_to, minutes, len(records), content, now
         )
@@ -139,69 +138,6 @@ async def _audited_records(
         sql += " FOR SHARE OF r"
     rows: list[dict[str, Any]] = await Certificate.raw(sql, *args)
     return rows
-
-
-def _content(records: Sequence[dict[str, Any]], district: str | None) -> dict[str, Any]:
-    """What the PDF states besides the person, fixed at issue: per recording unit its minutes, persons in
-    charge, contact and a short summary of the activities; the issuer ("谁记录谁证明": the one recording
-    unit, or the 文明办 of the volunteer's district when several recorded)."""
-    units: dict[uuid.UUID, dict[str, Any]] = {}
-    categories: list[str] = []
-    for r in records:
-        org = as_uuid(r["organization"])
-        unit = units.setdefault(
-            org,
-            {
-                "organization_id": str(org),
-                "name": r["organization_name"],
-                "phone": r["contact_phone"] or "",
-                "minutes": 0,
-                "persons": [],
-                "activities": [],
-            },
-        )
-        unit["minutes"] += int(r["credited_minutes"])
-        for key, value in (("persons", r["person_in_charge"]), ("activities", r["activity_name"])):
-            if value and value not in unit[key]:
-                unit[key].append(value)
-        label = _category_label(r["category"])
-        if label not in categories:
-            categories.append(label)
-    out_units = [
-        {
-            "organization_id": u["organization_id"],
-            "name": u["name"],
-            "person_in_charge": _short(u["persons"], "人"),
-            "phone": u["phone"],
-            "minutes": u["minutes"],
-            "content": _short(u["activities"], "项活动"),
-        }
-        for u in units.values()
-    ]
-    if len(out_units) == 1 or not district:
-        issuer = out_units[0]["name"] if len(out_units) == 1 else "志愿服务记录单位"
-    else:
-        issuer = f"{district}精神文明建设委员会办公室"
-    return {"issuer": issuer, "categories": categories, "units": out_units}
-
-
-def _short(items: Sequence[str], unit: str) -> str:
-    shown = "、".join(items[:NAMES_PER_LINE])
-    return shown + (f"等{len(items)}{unit}" if len(items) > NAMES_PER_LINE else "")
-
-
-def _category_label(code: object) -> str:
-    try:
-        return LABELS[ServiceCategory(str(code))]
-    except ValueError:
-        return str(code)
-
-
-async def _district_name(region_path: str) -> str | None:
-    """The volunteer's district: the first code of the region path."""
-    code = region_path.split("/", 1)[0]
-    row = await Region.select(Region.name).where(Region.code == code).first()
-    return str(row["name"]) if row else None
 
 
 async def _insert(
