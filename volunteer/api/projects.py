@@ -30,7 +30,7 @@ from errors import (
     SIGNUP_SUSPENDED,
     VOLUNTEER_NOT_REGISTERED,
 )
-from volunteer import projects, signups
+from volunteer import project_views, projects, signups
 from volunteer.api.deps import CurrentPrincipal, Now, Viewer
 from volunteer.api.security import BEARER, anyone, errors, has_role, signed_in
 from volunteer.categories import ServiceCategory
@@ -99,7 +99,7 @@ class ProjectController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> list[ProjectOut]:
-        return await projects.browse_projects(
+        return await project_views.browse_projects(
             region_code=region_code,
             category=category,
             date_from=date_from,
@@ -120,7 +120,7 @@ class ProjectController(Controller):
         responses=errors(PROJECT_NOT_FOUND),
     )
     async def one(self, project_id: FromPath[uuid.UUID], viewer: Viewer) -> ProjectOut:
-        return await projects.view_project(viewer, project_id)
+        return await project_views.view_project(viewer, project_id)
 
     @post(
         "/{project_id:uuid}/publish",
