@@ -6,7 +6,7 @@ import logging
 import traceback
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -46,6 +46,7 @@ from volunteer.api.volunteers import VolunteerController
 from volunteer.checkin import CheckinPolicy, Scanner
 from volunteer.codes import CodeSigner
 from volunteer.db import close_database, engine, open_database, run_with_database
+from volunteer.hours import CHINA
 from volunteer.pii import PiiCipher
 from volunteer.qr import QrCache
 from volunteer.record_rules import RecordRules
@@ -55,8 +56,6 @@ from volunteer.tokens import TokenKeys
 from volunteer.wechat import WeChatClient
 
 log = logging.getLogger("volunteer.app")
-
-CHINA = timezone(timedelta(hours=8))  # Asia/Shanghai has had no daylight saving since 1991
 
 
 def utc_now() -> datetime:

@@ -7,12 +7,12 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bench.scan_data import ACCOUNT, SESSION, VOLUNTEER, Row
+from volunteer.hours import CHINA
 
-CHINA = timezone(timedelta(hours=8))
 DISTRICT = "310151"
 STREETS = 10
 COMMUNITIES_PER_STREET = 10

@@ -15,13 +15,13 @@ import sys
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.scan_data import Batch, Org, Person, attended, session, signups, volunteers
 from bench.server import REPO_ROOT
+from volunteer.hours import CHINA
 
-CHINA = timezone(timedelta(hours=8))
 _SPACING = timedelta(minutes=6)
 _LENGTH = timedelta(hours=2)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -16,10 +16,10 @@ from tests.builders import COMMUNITY, OTHER_COMMUNITY, OTHER_STREET, STREET, Wor
 from tests.scan_builders import SITE, Event, event
 from volunteer import anomalies
 from volunteer.anomalies import counts_by_organization, flags_for_records
+from volunteer.hours import CHINA
 from volunteer.regions import region_by_code
 from volunteer.tables import Scan, ServiceRecord, ServiceSession, Signup, Volunteer
 
-CHINA = timezone(timedelta(hours=8))
 _no = itertools.count(1)
 
 

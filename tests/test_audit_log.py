@@ -7,7 +7,7 @@ import itertools
 import sys
 import uuid
 from dataclasses import replace
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -15,9 +15,8 @@ from tests.builders import DISTRICT, OTHER_STREET, STREET, World
 from volunteer import audit_log
 from volunteer.audit_log import GENESIS, BreakReason, Entry
 from volunteer.db import write_transaction
+from volunteer.hours import CHINA
 from volunteer.tables import AuditEntry, Region, Role
-
-CHINA = timezone(timedelta(hours=8))
 
 
 async def logged(world: World, *, region_path: str | None = None, n: int = 0) -> Entry:

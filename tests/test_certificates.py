@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hypothesis import given
@@ -20,9 +20,9 @@ from tests.test_records import decide
 from volunteer import certificates
 from volunteer.certificates import NUMBER_ALPHABET, new_number, normalize_number
 from volunteer.db import write_transaction
+from volunteer.hours import CHINA
 from volunteer.tables import AuditEntry, Certificate, CertificateRecord, ServiceRecord
 
-CHINA = timezone(timedelta(hours=8))
 NUMBER = re.compile(rf"^ZYZM2026[{NUMBER_ALPHABET}]{{10}}$")
 NOVEMBER = {"period_from": "2026-11-01", "period_to": "2026-11-20"}
 

@@ -3,7 +3,7 @@ auditors of its region, counting working days on the official calendar (National
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
@@ -14,10 +14,10 @@ from jobs.registry import CRON_JOBS
 from tests.builders import DISTRICT, OTHER_COMMUNITY, OTHER_STREET, STREET, World
 from tests.scan_builders import event, fresh, signed_up_volunteer
 from volunteer import deadlines
+from volunteer.hours import CHINA
 from volunteer.record_rules import RecordRules
 from volunteer.tables import AuditEntry, Role
 
-CHINA = timezone(timedelta(hours=8))
 RULES = RecordRules()
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Hashable, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from volunteer.hours import (
+    CHINA,
     Fix,
     Served,
     cap_per_day,
@@ -25,7 +26,6 @@ from volunteer.hours import (
 
 MINUTE = timedelta(minutes=1)
 SECOND = timedelta(seconds=1)
-CHINA = timezone(timedelta(hours=8))
 # 20:00 in China: generated records regularly cross a China midnight.
 BASE = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 PEOPLES_SQUARE = (31.2304, 121.4737)

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from tests.builders import World
 from tests.scan_builders import fresh
 from tests.test_checkin_e2e import job_worker
+from volunteer.hours import CHINA
 from volunteer.record_rules import RecordRules
 from volunteer.star_levels import publish_due
 from volunteer.tables import ServiceRecord
 
-CHINA = timezone(timedelta(hours=8))
 # Thirteen working days of eight hours: 104 h, over the default 100 h for 1★ (rule 24).
 DAYS = 13
 FIRST_DAY = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing, after National Day

@@ -17,10 +17,10 @@ from tests.builders import OTHER_STREET, STREET, World
 from tests.scan_builders import event, fresh
 from volunteer import audited_hours, star_levels
 from volunteer.db import write_transaction
+from volunteer.hours import CHINA
 from volunteer.record_rules import RecordRules
 from volunteer.star_levels import Standing, follow, level_for
 from volunteer.tables import AuditEntry, RecordStatus, ServiceRecord, StarLevel, StarLevelEvent
-from volunteer.workdays import CHINA
 
 HOURS = (100, 300, 600, 1000, 1500)
 SMALL = RecordRules(star_thresholds_h=(1, 2))  # 60 minutes for 1★, 120 for 2★

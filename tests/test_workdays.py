@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from volunteer.workdays import CHINA, WorkCalendar, load_calendar, workdays_path
+from volunteer.hours import CHINA
+from volunteer.workdays import WorkCalendar, load_calendar, workdays_path
 
 CALENDAR = load_calendar(None)
 

@@ -11,18 +11,17 @@ import bisect
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
 from volunteer.access import Principal, require_auditor_of
 from volunteer.db import as_uuid
-from volunteer.hours import distance_m
+from volunteer.hours import CHINA, distance_m
 from volunteer.record_schemas import OrgAnomalyCount
 from volunteer.regions import region_by_code
 from volunteer.tables import LIVE_SQL, ServiceRecord
 
-CHINA = timezone(timedelta(hours=8))
 DAY_MINUTES = 24 * 60
 MIN_SIGNUPS = 10
 BURST_SIZE = 20

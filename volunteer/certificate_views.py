@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
-
 import anyio.to_thread
 
 from errors import CERTIFICATE_ALREADY_REVOKED, CERTIFICATE_NOT_FOUND, DomainError
 from volunteer.access import Principal
 from volunteer.certificate_pdf import CertificateData, RecordingUnit, ServiceLine, render_certificate
 from volunteer.certificates import SELECT, Issued, find_one, issued_of, normalize_number
+from volunteer.hours import CHINA
 from volunteer.identity import mask_id_number
 from volunteer.pii import PiiCipher
 from volunteer.profiles import volunteer_of
 from volunteer.record_rules import RecordRules
 from volunteer.tables import Certificate, CertificateStatus
-
-CHINA = timezone(timedelta(hours=8))
 
 
 async def mine(actor: Principal) -> list[Issued]:

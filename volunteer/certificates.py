@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from errors import (
@@ -30,10 +30,10 @@ from volunteer import audit_log
 from volunteer.access import Principal
 from volunteer.certificate_content import content_of, district_name
 from volunteer.db import as_date, as_datetime, as_uuid, as_uuid_or_none, engine, write_transaction
+from volunteer.hours import CHINA
 from volunteer.profiles import volunteer_of
 from volunteer.tables import Certificate, CertificateStatus, Role
 
-CHINA = timezone(timedelta(hours=8))
 NUMBER_PREFIX = "ZYZM"
 # No 0/O, 1/I/L: read aloud or typed from paper without doubt. 31**10 ≈ 8·10^14: not guessable.
 NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

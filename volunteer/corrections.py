@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from errors import (
@@ -37,12 +37,10 @@ from volunteer.db import (
     is_unique_violation,
     write_transaction,
 )
-from volunteer.hours import MINUTE, credited_minutes
+from volunteer.hours import CHINA, MINUTE, credited_minutes
 from volunteer.record_rules import RecordRules
 from volunteer.records import log_record
 from volunteer.tables import LIVE_STATUSES, RecordSource, RecordStatus, Role, ServiceRecord
-
-CHINA = timezone(timedelta(hours=8))
 
 _RECORD = (
     "SELECT r.*, g.path AS region_path, v.account AS volunteer_account, "

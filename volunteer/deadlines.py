@@ -12,15 +12,15 @@ dates and counts per organization in SQL, whatever the number of records.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from volunteer import audit_log, notifications
 from volunteer.db import as_datetime, as_uuid, write_transaction
+from volunteer.hours import CHINA
 from volunteer.record_rules import RecordRules
 from volunteer.tables import ServiceRecord
 
-CHINA = timezone(timedelta(hours=8))
 _WAITING = "('pending', 'awaiting_approval')"
 _LOOKBACK_DAYS = 400  # no run of non-working days is this long
 

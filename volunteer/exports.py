@@ -16,7 +16,7 @@ import re
 import zipfile
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
@@ -25,11 +25,10 @@ import xlsxwriter
 from errors import EXPORT_TOO_MANY_ROWS, OUT_OF_SCOPE, REQUEST_INVALID, DomainError
 from volunteer.access import Principal, require_auditor_of
 from volunteer.db import planned_for_each_call
-from volunteer.hours import format_hours
+from volunteer.hours import CHINA, format_hours
 from volunteer.regions import region_by_code
 from volunteer.tables import Role, ServiceRecord
 
-CHINA = timezone(timedelta(hours=8))
 T = TypeVar("T")
 PAGE_SIZE = 3000  # a year of a district: 5,000 took 80 MB over the idle server, 2,000 a quarter longer
 MAX_DAYS = 366

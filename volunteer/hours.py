@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
+# China Standard Time: UTC+8 all year (no daylight saving since 1991). Service days, deadlines and reports
+# are China dates.
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 MINUTE = timedelta(minutes=1)
 EARTH_RADIUS_M = 6371008.8
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

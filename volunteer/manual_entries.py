@@ -13,7 +13,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from errors import (
@@ -36,12 +36,11 @@ from errors import (
 from volunteer import notifications
 from volunteer.access import Principal
 from volunteer.db import as_datetime, as_uuid, as_uuid_or_none, engine, write_transaction
-from volunteer.hours import credited_minutes
+from volunteer.hours import CHINA, credited_minutes
 from volunteer.record_rules import RecordRules
 from volunteer.records import log_record
 from volunteer.tables import RecordSource, RecordStatus, Role, ServiceRecord
 
-CHINA = timezone(timedelta(hours=8))
 # A file reference: a stored object or a URL ("oss://bucket/photo1.jpg", "https://.../sheet.pdf").
 _REFERENCE = re.compile(r"[a-z][a-z0-9+.-]*://\S+")
 # Sign-ups that make a manual entry possible: settlement marks an approved volunteer who never scanned

@@ -6,19 +6,18 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from errors import PROJECT_NOT_FOUND, REQUEST_INVALID, DomainError
 from volunteer.access import Principal
 from volunteer.categories import ServiceCategory
 from volunteer.db import as_uuid
-from volunteer.hours import EARTH_RADIUS_M, distance_m
+from volunteer.hours import CHINA, EARTH_RADIUS_M, distance_m
 from volunteer.regions import region_by_code
 from volunteer.schemas import ProjectOut, SessionOut
 from volunteer.tables import Project, ProjectStatus, Role, ServiceSession, SignupStatus
 
-CHINA = timezone(timedelta(hours=8))
 _METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180
 
 _SELECT = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from piccolo.query.methods.select import Select
@@ -28,7 +28,6 @@ from volunteer.schemas import ProjectCreate, ProjectOut, SessionCreate, SessionO
 from volunteer.tables import Project, ProjectStatus, ServiceSession
 
 T = TypeVar("T")
-CHINA = timezone(timedelta(hours=8))
 MAX_SESSION = timedelta(hours=24)
 _CODE_ATTEMPTS = 5
 

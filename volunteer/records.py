@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -17,11 +17,10 @@ from errors import REASON_REQUIRED, DomainError
 from volunteer import audit_log, audited_hours
 from volunteer.access import Principal
 from volunteer.db import as_datetime, as_uuid, write_transaction
-from volunteer.hours import Served, credit_by_day
+from volunteer.hours import CHINA, Served, credit_by_day
 from volunteer.record_rules import RecordRules
 from volunteer.tables import LIVE_SQL, RecordStatus, Role, ServiceRecord
 
-CHINA = timezone(timedelta(hours=8))
 # Long days need more eyes (default after 广东 i志愿): minutes a person a China day.
 ORG_ALONE_MAX_MINUTES = 480  # up to 8 h the recording organization confirms alone
 PARENT_ORG_MAX_MINUTES = 720  # up to 12 h its parent organization must confirm; beyond, an auditor

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from volunteer.access import Grant, Principal
 from volunteer.categories import ServiceCategory
+from volunteer.hours import CHINA
 from volunteer.identity import IdType, check_digit_mod11_2
 from volunteer.organizations import decide_organization, register_organization
 from volunteer.passwords import hash_password
@@ -81,7 +82,7 @@ async def seed_demo(pii: PiiCipher, now: datetime) -> list[DemoLogin] | None:
         skills=["急救", "摄影"],
         service_categories=[ServiceCategory.community_service, ServiceCategory.elderly_and_disabled],
     )
-    today = now.astimezone(timezone(timedelta(hours=8))).date()
+    today = now.astimezone(CHINA).date()
     consent = Consent(consenting_person="张小明", method="written", consented_at=now - timedelta(days=1))
     await register_by_organization(
         Principal(captain, (Grant(Role.org_admin, organization_id=org.id),)),

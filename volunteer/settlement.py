@@ -11,14 +11,12 @@ import json
 import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from volunteer.db import as_datetime, as_uuid, write_transaction
-from volunteer.hours import Served, credit_by_day, credited_minutes
+from volunteer.hours import CHINA, Served, credit_by_day, credited_minutes
 from volunteer.tables import LIVE_SQL, RecordSource, ScanMethod, ServiceSession
-
-CHINA = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True, slots=True)

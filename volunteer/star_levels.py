@@ -28,9 +28,9 @@ from typing import Any
 
 from volunteer import audit_log
 from volunteer.db import as_date, as_uuid, engine, write_transaction
+from volunteer.hours import CHINA
 from volunteer.record_rules import RecordRules
 from volunteer.tables import StarLevelEvent, StarLevelEventKind, Volunteer
-from volunteer.workdays import CHINA
 
 ALL = "all"
 YEARLY = "yearly"

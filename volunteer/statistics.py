@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
@@ -17,11 +17,9 @@ import xlsxwriter
 
 from volunteer.access import Principal, require_auditor_of
 from volunteer.db import planned_for_each_call
-from volunteer.hours import format_hours
+from volunteer.hours import CHINA, format_hours
 from volunteer.regions import RegionRef, region_by_code
 from volunteer.tables import LIVE_SQL, Region
-
-CHINA = timezone(timedelta(hours=8))
 
 
 class Figures(msgspec.Struct):

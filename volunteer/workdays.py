@@ -8,16 +8,17 @@ import os
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import chinese_calendar  # type: ignore[import-untyped]
 
+from volunteer.hours import CHINA
+
 log = logging.getLogger("volunteer.workdays")
 
 # China has kept one offset and no DST since 1991, so a fixed offset needs no tz database.
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 FINAL_AFTER_WORKING_DAYS = 10  # rule 17
 
 
