@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -10,7 +9,7 @@ from typing import Any
 
 from volunteer.access import Principal
 from volunteer.anomalies import flags_for_records
-from volunteer.db import as_uuid, planned_for_each_call
+from volunteer.db import as_str_list, as_uuid, planned_for_each_call
 from volunteer.identity import mask_name
 from volunteer.record_schemas import QueueRowOut
 from volunteer.regions import region_by_code
@@ -86,16 +85,9 @@ def _row(row: dict[str, Any], anomalies: list[str]) -> QueueRowOut:
         credited_minutes=int(row["credited_minutes"]),
         source=row["source"],
         verified=bool(row["verified"]),
-        flags=_words(row["flags"]),
+        flags=as_str_list(row["flags"]),
         anomalies=anomalies,
         version=int(row["version"]),
         late_reason=row["late_reason"],
-        evidence=_words(row["evidence"]),
+        evidence=as_str_list(row["evidence"]),
     )
-
-
-def _words(value: Any) -> list[str]:
-    """A JSON list of strings (text from a raw query on both engines)."""
-    if value == "[]":
-        return []
-    return [str(item) for item in (json.loads(value) if isinstance(value, str) else value or [])]

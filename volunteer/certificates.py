@@ -29,7 +29,7 @@ from errors import (
 from volunteer import audit_log
 from volunteer.access import Principal
 from volunteer.certificate_content import content_of, district_name
-from volunteer.db import as_date, as_datetime, as_uuid, as_uuid_or_none, engine, write_transaction
+from volunteer.db import as_date, as_datetime, as_json, as_uuid, as_uuid_or_none, engine, write_transaction
 from volunteer.hours import CHINA
 from volunteer.profiles import volunteer_of
 from volunteer.tables import Certificate, CertificateStatus, Role
@@ -206,7 +206,7 @@ def issued_of(row: dict[str, Any]) -> Issued:
         issued_at=as_datetime(row["issued_at"]),
         revoked_at=None if row["revoked_at"] is None else as_datetime(row["revoked_at"]),
         revoke_reason=row["revoke_reason"],
-        content=json.loads(content) if isinstance(content, str) else dict(content or {}),
+        content=dict(as_json(content) or {}),
     )
 
 

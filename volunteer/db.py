@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -118,6 +119,19 @@ def as_uuid(value: object) -> uuid.UUID:
 
 def as_uuid_or_none(value: object) -> uuid.UUID | None:
     return None if value is None else as_uuid(value)
+
+
+def as_json(value: object) -> Any:
+    """Raw queries return JSON columns as text (SQLite, and PostgreSQL's json without a codec)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def as_str_list(value: object) -> list[str]:
+    """A JSON list of strings (flags, evidence, skills); anything else reads as empty."""
+    if value == "[]":  # the common case, without a parse
+        return []
+    loaded = as_json(value)
+    return [str(item) for item in loaded] if isinstance(loaded, list) else []
 
 
 def as_datetime(value: object) -> datetime:

@@ -11,7 +11,6 @@ import contextlib
 import csv
 import functools
 import io
-import json
 import re
 import zipfile
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -24,7 +23,7 @@ import xlsxwriter
 
 from errors import EXPORT_TOO_MANY_ROWS, OUT_OF_SCOPE, REQUEST_INVALID, DomainError
 from volunteer.access import Principal, require_auditor_of
-from volunteer.db import planned_for_each_call
+from volunteer.db import as_str_list, planned_for_each_call
 from volunteer.hours import CHINA, format_hours
 from volunteer.regions import region_by_code
 from volunteer.tables import Role, ServiceRecord
@@ -212,8 +211,7 @@ def _hours(minutes: int) -> str:
 def _flags(value: Any) -> str:
     if value == "[]":
         return ""
-    flags = json.loads(value) if isinstance(value, str) else list(value or [])
-    return "；".join(str(f) for f in flags)
+    return "；".join(as_str_list(value))
 
 
 async def csv_chunks(scope: ExportScope) -> AsyncIterator[bytes]:

@@ -35,7 +35,7 @@ from errors import (
 )
 from volunteer import notifications
 from volunteer.access import Principal
-from volunteer.db import as_datetime, as_uuid, as_uuid_or_none, engine, write_transaction
+from volunteer.db import as_datetime, as_str_list, as_uuid, as_uuid_or_none, engine, write_transaction
 from volunteer.hours import CHINA, credited_minutes
 from volunteer.record_rules import RecordRules
 from volunteer.records import log_record
@@ -261,7 +261,6 @@ async def one(record_id: uuid.UUID) -> ManualRecord:
     if not rows:
         raise DomainError(RECORD_NOT_FOUND)
     r = rows[0]
-    evidence = json.loads(r["evidence"]) if isinstance(r["evidence"], str) else r["evidence"]
     return ManualRecord(
         id=as_uuid(r["id"]),
         volunteer_id=as_uuid(r["volunteer"]),
@@ -272,7 +271,7 @@ async def one(record_id: uuid.UUID) -> ManualRecord:
         credited_minutes=int(r["credited_minutes"]),
         status=str(r["status"]),
         verified=bool(r["verified"]),
-        evidence=[str(e) for e in evidence or []],
+        evidence=as_str_list(r["evidence"]),
         reason=r["reason"],
         late_reason=r["late_reason"],
         status_reason=r["status_reason"],

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from volunteer.access import Principal
 from volunteer.checkin_schemas import RecordOut, ServiceSummary
-from volunteer.db import as_uuid, as_uuid_or_none
+from volunteer.db import as_str_list, as_uuid, as_uuid_or_none
 from volunteer.hours import format_hours
 from volunteer.profiles import volunteer_of
 from volunteer.tables import LIVE_SQL, ServiceRecord
@@ -55,7 +54,7 @@ async def my_summary(actor: Principal) -> ServiceSummary:
 
 
 def _record(row: dict[str, Any]) -> RecordOut:
-    flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else list(row["flags"])
+    flags = as_str_list(row["flags"])
     return RecordOut(
         id=as_uuid(row["id"]),
         session_id=as_uuid_or_none(row["session"]),

@@ -5,7 +5,6 @@ Reads are one raw join: Piccolo's query builder costs more CPU than the database
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -14,7 +13,8 @@ from typing import Any
 from errors import VOLUNTEER_NOT_FOUND, VOLUNTEER_NOT_REGISTERED, DomainError
 from volunteer.access import Principal
 from volunteer.accounts import normalize_phone
-from volunteer.db import as_uuid, as_uuid_or_none, write_transaction
+from volunteer.categories import ServiceCategory
+from volunteer.db import as_str_list, as_uuid, as_uuid_or_none, write_transaction
 from volunteer.identity import IdType, mask_name, mask_phone
 from volunteer.pii import PiiCipher
 from volunteer.regions import region_by_code
@@ -97,17 +97,11 @@ def to_view(row: Mapping[str, Any], pii: PiiCipher, *, masked: bool) -> Voluntee
         phone=row["phone_masked"] if masked else pii.decrypt(row["phone_enc"], purpose="phone"),
         region_code=row["region_code"],
         region_name=row["region_name"],
-        skills=_json_list(row["skills"]),
-        service_categories=_json_list(row["service_categories"]),
+        skills=as_str_list(row["skills"]),
+        service_categories=[ServiceCategory(c) for c in as_str_list(row["service_categories"])],
         created_at=row["created_at"],
     )
 
 
 def dedupe(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(item.strip() for item in items))
-
-
-def _json_list(value: object) -> list[Any]:
-    """JSON columns come back as text."""
-    loaded = json.loads(value) if isinstance(value, str) else value
-    return list(loaded) if isinstance(loaded, list) else []

@@ -19,7 +19,7 @@ import msgspec
 from errors import REPORT_MONTH_NOT_OVER, REPORT_NOT_PUBLISHED, DomainError
 from volunteer import audit_log
 from volunteer.access import Principal
-from volunteer.db import as_datetime, engine, write_transaction
+from volunteer.db import as_datetime, as_json, engine, write_transaction
 from volunteer.regions import region_by_code
 from volunteer.statistics import Month, StatisticsOut, monthly_statistics
 from volunteer.tables import PublishedReport
@@ -88,13 +88,12 @@ async def latest(region_code: str, month: str) -> Published:
     if not rows:
         raise DomainError(REPORT_NOT_PUBLISHED)
     row = rows[0]
-    figures = json.loads(row["figures"]) if isinstance(row["figures"], str) else row["figures"]
     return Published(
         region_code,
         row["month"],
         int(row["version"]),
         as_datetime(row["published_at"]),
-        msgspec.convert(figures, StatisticsOut),
+        msgspec.convert(as_json(row["figures"]), StatisticsOut),
     )
 
 

@@ -19,7 +19,7 @@ from errors import DomainError, ErrorCode
 from volunteer.access import Principal
 from volunteer.checkin import Context, Decision, ScanInput, Scanner, context_from_row, decide
 from volunteer.codes import CodeClaims, CodeKind
-from volunteer.db import as_uuid, engine, single_write, write_transaction
+from volunteer.db import as_str_list, as_uuid, engine, single_write, write_transaction
 from volunteer.tables import Scan, ScanKind, ScanMethod, ServiceSession
 
 _READ = """
@@ -222,7 +222,7 @@ async def _replay(prior_id: uuid.UUID, body_hash: str) -> Outcome:
     if row.body_hash != body_hash:
         raise DomainError(errors.NONCE_REUSED)
     refusal = errors.CATALOG.get(row.refusal) if row.refusal else None
-    flags = json.loads(row.flags) if isinstance(row.flags, str) else list(row.flags)
+    flags = as_str_list(row.flags)
     return Outcome(
         row.id,
         row.nonce,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from volunteer.db import as_datetime, as_uuid, write_transaction
+from volunteer.db import as_datetime, as_str_list, as_uuid, write_transaction
 from volunteer.hours import CHINA, Served, credit_by_day, credited_minutes
 from volunteer.tables import LIVE_SQL, RecordSource, ScanMethod, ServiceSession
 
@@ -141,7 +141,7 @@ def _record_row(
     checked_in, checked_out = as_datetime(pair["checked_in"]), as_datetime(pair["checked_out"])
     start, end = max(checked_in, starts), min(checked_out, ends)
     own = credited_minutes(checked_in, checked_out, starts, ends)
-    flags = sorted(set(_flags(pair["in_flags"]) + _flags(pair["out_flags"])))
+    flags = sorted(set(as_str_list(pair["in_flags"]) + as_str_list(pair["out_flags"])))
     credited = own
     if own > 0 and earlier:
         if any(as_datetime(r["started_at"]) < end and start < as_datetime(r["ended_at"]) for r in earlier):
@@ -228,8 +228,3 @@ def _clip(record: dict[str, Any]) -> tuple[datetime, datetime]:
     if record["starts_at"] is not None:
         start, end = max(start, as_datetime(record["starts_at"])), min(end, as_datetime(record["ends_at"]))
     return start, max(start, end)
-
-
-def _flags(value: object) -> list[str]:
-    loaded = json.loads(value) if isinstance(value, str) else value
-    return [str(f) for f in loaded] if isinstance(loaded, list) else []
