@@ -36,6 +36,14 @@ class DomainError(Exception):
         return self.error.status
 
 
+def require_text(text: str | None, error: ErrorCode) -> str:
+    """The text without edge spaces; missing or blank raises `error` (REASON_REQUIRED and the like)."""
+    stripped = (text or "").strip()
+    if not stripped:
+        raise DomainError(error)
+    return stripped
+
+
 # Request shape (raised by the framework layer, rendered by app.py)
 REQUEST_MALFORMED = _code("REQUEST_MALFORMED", 400, "请求体不是有效的 JSON")
 REQUEST_INVALID = _code("REQUEST_INVALID", 400, "请求参数不符合要求")

@@ -25,6 +25,7 @@ from errors import (
     PERIOD_INVALID,
     REASON_REQUIRED,
     DomainError,
+    require_text,
 )
 from volunteer import audit_log
 from volunteer.access import Principal
@@ -216,9 +217,7 @@ def issued_of(row: dict[str, Any]) -> Issued:
 async def revoke(actor: Principal, raw_number: str, reason: str | None, now: datetime) -> Issued:
     """By an admin, or an auditor covering the volunteer's registered region or a region of one of the
     recording units the certificate counts."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(REASON_REQUIRED)
+    reason = require_text(reason, REASON_REQUIRED)
     number = normalize_number(raw_number)
     if number is None:
         raise DomainError(CERTIFICATE_NOT_FOUND)

@@ -19,6 +19,7 @@ from errors import (
     RECORD_NOT_FOUND,
     TIME_RANGE_INVALID,
     DomainError,
+    require_text,
 )
 from volunteer import audit_log, corrections, notifications
 from volunteer.access import Principal
@@ -51,7 +52,7 @@ async def request(
     actor: Principal, record_id: uuid.UUID, data: CorrectionRequestIn, now: datetime
 ) -> CorrectionRequestOut:
     """The volunteer asks about one of their own live records; someone else's record is not found."""
-    message = corrections.required(data.message, REASON_REQUIRED)
+    message = require_text(data.message, REASON_REQUIRED)
     volunteer = await volunteer_of(actor.account_id)
     async with write_transaction():
         record = await corrections.load_record(record_id)
@@ -131,7 +132,7 @@ async def answer(
 ) -> CorrectionRequestOut:
     """An admin of the recording organization answers once: accepting corrects the record (the answer is the
     correction's reason, the proposed times its default), declining keeps the record as it is."""
-    text = corrections.required(data.answer, ANSWER_REQUIRED)
+    text = require_text(data.answer, ANSWER_REQUIRED)
     async with write_transaction():
         rows = await CorrectionRequest.raw("SELECT * FROM correction_request WHERE id = {}", request_id)
         if not rows:

@@ -25,6 +25,7 @@ from errors import (
     RECORD_NOT_REVOCABLE,
     TIME_RANGE_INVALID,
     DomainError,
+    require_text,
 )
 from volunteer import audited_hours
 from volunteer.access import Principal
@@ -85,7 +86,7 @@ async def correct(
     now: datetime,
 ) -> VersionOut:
     """The recording organization's admin, or an auditor of its region, corrects a live record."""
-    why = required(reason, REASON_REQUIRED)
+    why = require_text(reason, REASON_REQUIRED)
     async with write_transaction():
         record = await load_record(record_id)
         if not (actor.administers(as_uuid(record["organization"])) or _audits(actor, record)):
@@ -186,7 +187,7 @@ async def revoke(
     actor: Principal, record_id: uuid.UUID, reason: str | None, rules: RecordRules, now: datetime
 ) -> VersionOut:
     """An auditor of the record's region withdraws audited minutes: certificates and star level follow."""
-    why = required(reason, REASON_REQUIRED)
+    why = require_text(reason, REASON_REQUIRED)
     async with write_transaction():
         record = await load_record(record_id)
         if not _audits(actor, record):
@@ -237,13 +238,6 @@ async def load_record(record_id: uuid.UUID) -> dict[str, Any]:
         raise DomainError(RECORD_NOT_FOUND)
     row: dict[str, Any] = rows[0]
     return row
-
-
-def required(text: str | None, error: Any) -> str:
-    stripped = (text or "").strip()
-    if not stripped:
-        raise DomainError(error)
-    return stripped
 
 
 def _audits(actor: Principal, record: dict[str, Any]) -> bool:

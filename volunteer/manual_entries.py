@@ -32,6 +32,7 @@ from errors import (
     SESSION_NOT_FOUND,
     TIME_RANGE_INVALID,
     DomainError,
+    require_text,
 )
 from volunteer import notifications
 from volunteer.access import Principal
@@ -88,9 +89,7 @@ def clean_evidence(evidence: list[str]) -> list[str]:
 
 
 async def enter(actor: Principal, entry: ManualEntry, rules: RecordRules, now: datetime) -> ManualRecord:
-    reason = entry.reason.strip()
-    if not reason:
-        raise DomainError(REASON_REQUIRED)
+    reason = require_text(entry.reason, REASON_REQUIRED)
     evidence = clean_evidence(entry.evidence)
     started, ended = entry.started_at.astimezone(UTC), entry.ended_at.astimezone(UTC)
     if started >= ended:
@@ -205,9 +204,7 @@ async def approve(actor: Principal, record_id: uuid.UUID, now: datetime) -> Manu
 
 
 async def reject(actor: Principal, record_id: uuid.UUID, reason: str, now: datetime) -> ManualRecord:
-    reason = reason.strip()
-    if not reason:
-        raise DomainError(REASON_REQUIRED)
+    reason = require_text(reason, REASON_REQUIRED)
     async with write_transaction():
         record = await _decidable(actor, record_id)
         moved = await ServiceRecord.raw(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from piccolo.custom_types import Combinable
 
-from errors import MEMBERSHIP_EXISTS, MEMBERSHIP_NOT_FOUND, REASON_REQUIRED, DomainError
+from errors import MEMBERSHIP_EXISTS, MEMBERSHIP_NOT_FOUND, REASON_REQUIRED, DomainError, require_text
 from volunteer.access import Principal, require_org_admin
 from volunteer.db import as_uuid, write_transaction
 from volunteer.identity import mask_name
@@ -68,8 +68,8 @@ async def decide_membership(
     now: datetime,
 ) -> MembershipOut:
     require_org_admin(actor, org_id)
-    if not approve and not (reason and reason.strip()):
-        raise DomainError(REASON_REQUIRED)
+    if not approve:
+        require_text(reason, REASON_REQUIRED)
     async with write_transaction():
         decided = (
             await Membership.update(

@@ -15,6 +15,7 @@ from errors import (
     USCC_ALREADY_REGISTERED,
     USCC_REQUIRED,
     DomainError,
+    require_text,
 )
 from volunteer.access import Principal, require_auditor_of
 from volunteer.db import as_uuid, is_unique_violation, write_transaction
@@ -74,8 +75,8 @@ async def decide_organization(
 ) -> OrganizationOut:
     row = await _row(org_id)
     require_auditor_of(actor, row["region_path"])
-    if not approve and not (reason and reason.strip()):
-        raise DomainError(REASON_REQUIRED)
+    if not approve:
+        require_text(reason, REASON_REQUIRED)
     status = OrganizationStatus.verified if approve else OrganizationStatus.rejected
     async with write_transaction():
         decided = (

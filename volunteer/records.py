@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from errors import REASON_REQUIRED, DomainError
+from errors import REASON_REQUIRED, require_text
 from volunteer import audit_log, audited_hours
 from volunteer.access import Principal
 from volunteer.db import as_datetime, as_uuid, write_transaction
@@ -151,9 +151,7 @@ async def audit(
 ) -> Outcome:
     """The auditor's decision on confirmed records: audited minutes are the only ones that count, so an
     approval brings the volunteers' star levels along in the same transaction."""
-    reason = (reason or "").strip() or None
-    if not approve and reason is None:
-        raise DomainError(REASON_REQUIRED)
+    reason = require_text(reason, REASON_REQUIRED) if not approve else ((reason or "").strip() or None)
     to_status = RecordStatus.audited if approve else RecordStatus.rejected
     outcome = Outcome()
     async with write_transaction():

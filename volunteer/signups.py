@@ -18,6 +18,7 @@ from errors import (
     SIGNUP_NOT_PENDING,
     SIGNUP_SUSPENDED,
     DomainError,
+    require_text,
 )
 from volunteer.access import Principal, require_org_admin
 from volunteer.db import as_uuid, is_unique_violation, write_transaction
@@ -104,8 +105,8 @@ async def decide_signup(
     """Approval within capacity; a full session wait-lists the sign-up instead (rule 9)."""
     row = await _signup(signup_id)
     require_org_admin(actor, as_uuid(row["organization"]))
-    if not approve and not (reason and reason.strip()):
-        raise DomainError(REASON_REQUIRED)
+    if not approve:
+        require_text(reason, REASON_REQUIRED)
     session_id = as_uuid(row["session"])
     async with write_transaction():
         target, allowed = SignupStatus.rejected, _OPEN
