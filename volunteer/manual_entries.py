@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +37,7 @@ from volunteer import notifications
 from volunteer.access import Principal
 from volunteer.db import as_datetime, as_str_list, as_uuid, as_uuid_or_none, engine, write_transaction
 from volunteer.hours import CHINA, credited_minutes
+from volunteer.manual_schemas import ManualEntryIn, ManualRecordOut
 from volunteer.record_rules import RecordRules
 from volunteer.records import log_record
 from volunteer.tables import RecordSource, RecordStatus, Role, ServiceRecord
@@ -50,37 +50,6 @@ _ENTITLED_SIGNUPS = "('approved', 'no_show')"
 _HOLDING = "('awaiting_approval', 'pending', 'confirmed', 'audited')"  # a record already standing
 
 
-@dataclass(frozen=True, slots=True)
-class ManualEntry:
-    session_id: uuid.UUID
-    volunteer_id: uuid.UUID
-    started_at: datetime
-    ended_at: datetime
-    evidence: list[str]
-    reason: str
-    content: str | None = None
-    late_reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ManualRecord:
-    id: uuid.UUID
-    volunteer_id: uuid.UUID
-    organization_id: uuid.UUID
-    session_id: uuid.UUID | None
-    started_at: datetime
-    ended_at: datetime
-    credited_minutes: int
-    status: str
-    verified: bool
-    evidence: list[str]
-    reason: str | None
-    late_reason: str | None
-    status_reason: str | None
-    recorder: uuid.UUID | None
-    approved_by: uuid.UUID | None
-
-
 def clean_evidence(evidence: list[str]) -> list[str]:
     references = [e.strip() for e in evidence if e.strip()]
     if not references or not all(_REFERENCE.fullmatch(e) for e in references):
@@ -88,7 +57,7 @@ def clean_evidence(evidence: list[str]) -> list[str]:
     return list(dict.fromkeys(references))
 
 
-async def enter(actor: Principal, entry: ManualEntry, rules: RecordRules, now: datetime) -> ManualRecord:
+async def enter(actor: Principal, entry: ManualEntryIn, rules: RecordRules, now: datetime) -> ManualRecordOut:
     reason = require_text(entry.reason, REASON_REQUIRED)
     evidence = clean_evidence(entry.evidence)
     started, ended = entry.started_at.astimezone(UTC), entry.ended_at.astimezone(UTC)
@@ -177,7 +146,7 @@ async def enter(actor: Principal, entry: ManualEntry, rules: RecordRules, now: d
     return await one(record_id)
 
 
-async def approve(actor: Principal, record_id: uuid.UUID, now: datetime) -> ManualRecord:
+async def approve(actor: Principal, record_id: uuid.UUID, now: datetime) -> ManualRecordOut:
     async with write_transaction():
         record = await _decidable(actor, record_id)
         as_auditor = actor.covers(Role.auditor, record["region_path"])
@@ -203,7 +172,7 @@ async def approve(actor: Principal, record_id: uuid.UUID, now: datetime) -> Manu
     return await one(record_id)
 
 
-async def reject(actor: Principal, record_id: uuid.UUID, reason: str, now: datetime) -> ManualRecord:
+async def reject(actor: Principal, record_id: uuid.UUID, reason: str, now: datetime) -> ManualRecordOut:
     reason = require_text(reason, REASON_REQUIRED)
     async with write_transaction():
         record = await _decidable(actor, record_id)
@@ -248,7 +217,7 @@ async def _decidable(actor: Principal, record_id: uuid.UUID) -> dict[str, Any]:
     return record
 
 
-async def one(record_id: uuid.UUID) -> ManualRecord:
+async def one(record_id: uuid.UUID) -> ManualRecordOut:
     rows = await ServiceRecord.raw(
         "SELECT id, volunteer, organization, session, started_at, ended_at, credited_minutes, status, "
         "verified, evidence, reason, late_reason, status_reason, recorder, approved_by "
@@ -258,7 +227,7 @@ async def one(record_id: uuid.UUID) -> ManualRecord:
     if not rows:
         raise DomainError(RECORD_NOT_FOUND)
     r = rows[0]
-    return ManualRecord(
+    return ManualRecordOut(
         id=as_uuid(r["id"]),
         volunteer_id=as_uuid(r["volunteer"]),
         organization_id=as_uuid(r["organization"]),

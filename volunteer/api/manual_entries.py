@@ -13,7 +13,6 @@ from volunteer import manual_entries
 from volunteer.api.deps import CurrentPrincipal, Now, Rules
 from volunteer.api.security import BEARER, has_role
 from volunteer.api.security import errors as documented
-from volunteer.manual_entries import ManualEntry, ManualRecord
 from volunteer.manual_schemas import ManualEntryIn, ManualRecordOut, ManualRejectIn
 from volunteer.tables import Role
 
@@ -25,26 +24,6 @@ _DECIDE_ERRORS = (
     errors.MANUAL_NOT_AWAITING_APPROVAL,
     errors.SECOND_APPROVER_REQUIRED,
 )
-
-
-def record_out(r: ManualRecord) -> ManualRecordOut:
-    return ManualRecordOut(
-        r.id,
-        r.volunteer_id,
-        r.organization_id,
-        r.session_id,
-        r.started_at,
-        r.ended_at,
-        r.credited_minutes,
-        r.status,
-        r.verified,
-        r.evidence,
-        r.reason,
-        r.late_reason,
-        r.status_reason,
-        r.recorder,
-        r.approved_by,
-    )
 
 
 class ManualEntryController(Controller):
@@ -80,17 +59,7 @@ class ManualEntryController(Controller):
     async def enter(
         self, data: JSONBody[ManualEntryIn], principal: CurrentPrincipal, rules: Rules, now: Now
     ) -> ManualRecordOut:
-        entry = ManualEntry(
-            session_id=data.session_id,
-            volunteer_id=data.volunteer_id,
-            started_at=data.started_at,
-            ended_at=data.ended_at,
-            evidence=data.evidence,
-            reason=data.reason,
-            content=data.content,
-            late_reason=data.late_reason,
-        )
-        return record_out(await manual_entries.enter(principal, entry, rules, now))
+        return await manual_entries.enter(principal, data, rules, now)
 
     @post(
         "/{record_id:uuid}/approve",
@@ -106,7 +75,7 @@ class ManualEntryController(Controller):
     async def approve(
         self, record_id: FromPath[uuid.UUID], principal: CurrentPrincipal, now: Now
     ) -> ManualRecordOut:
-        return record_out(await manual_entries.approve(principal, record_id, now))
+        return await manual_entries.approve(principal, record_id, now)
 
     @post(
         "/{record_id:uuid}/reject",
@@ -123,4 +92,4 @@ class ManualEntryController(Controller):
         principal: CurrentPrincipal,
         now: Now,
     ) -> ManualRecordOut:
-        return record_out(await manual_entries.reject(principal, record_id, data.reason, now))
+        return await manual_entries.reject(principal, record_id, data.reason, now)
