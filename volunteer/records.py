@@ -7,9 +7,9 @@ transaction. Bulk requests skip, with a reason, the records a caller may not mov
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -17,9 +17,10 @@ from errors import REASON_REQUIRED, require_text
 from volunteer import audit_log, audited_hours
 from volunteer.access import Principal
 from volunteer.db import as_datetime, as_uuid, write_transaction
-from volunteer.hours import CHINA, Served, credit_by_day
+from volunteer.hours import Served, credit_by_day
 from volunteer.record_rules import RecordRules
-from volunteer.tables import LIVE_SQL, RecordStatus, Role, ServiceRecord
+from volunteer.served_time import china_days, clip, live_records
+from volunteer.tables import RecordStatus, Role, ServiceRecord
 
 # Long days need more eyes (default after 广东 i志愿): minutes a person a China day.
 ORG_ALONE_MAX_MINUTES = 480  # up to 8 h the recording organization confirms alone
@@ -95,6 +96,7 @@ async def confirm(
     outcome = Outcome()
     async with write_transaction():
         records = await _records(record_ids)
+        around = await _around(r for r in records.values() if r["status"] == RecordStatus.pending)
         for record_id in _unique(record_ids):
             record = records.get(record_id)
             if record is None:
@@ -112,7 +114,7 @@ async def confirm(
             if late and late_reason is None and record["late_reason"] is None:
                 outcome.skipped.append(Skipped(record_id, SkipReason.late_needs_reason))
                 continue
-            day_minutes = await _day_minutes(record)
+            day_minutes = _day_minutes(record, around.get(str(record["volunteer"]), []))
             needed = tier_for(day_minutes)
             if _RANK[at] < _RANK[needed]:
                 outcome.skipped.append(Skipped(record_id, _NEEDS[needed]))
@@ -201,38 +203,23 @@ async def _records(record_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str,
     return {as_uuid(r["id"]): r for r in rows}
 
 
-async def _day_minutes(record: dict[str, Any]) -> int:
-    """The volunteer's credited minutes, across all non-rejected records, on the busiest China day this
-    record touches; time counted by two records counts once."""
-    start, end = as_datetime(record["started_at"]), as_datetime(record["ended_at"])
-    days = _china_days(start, end)
-    day_start = datetime.combine(days[0], datetime.min.time(), CHINA)
-    day_end = datetime.combine(days[-1], datetime.min.time(), CHINA) + timedelta(days=1)
-    rows = await ServiceRecord.raw(
-        "SELECT r.id, r.started_at, r.ended_at, s.starts_at, s.ends_at "
-        "FROM service_record r LEFT JOIN service_session s ON s.id = r.session "
-        f"WHERE r.volunteer = {{}} AND r.status IN {LIVE_SQL} AND r.started_at < {{}} AND r.ended_at > {{}}",
-        record["volunteer"],
-        day_end.astimezone(UTC),
-        day_start.astimezone(UTC),
-    )
+def _day_minutes(record: dict[str, Any], around: list[dict[str, Any]]) -> int:
+    """The volunteer's credited minutes, across their live records (`around`: those on the record's days),
+    on the busiest China day this record touches; time counted by two records counts once."""
+    days = china_days(as_datetime(record["started_at"]), as_datetime(record["ended_at"]))
     totals: dict[date, int] = {}
-    for (_key, day), minutes in credit_by_day([Served(str(r["id"]), *_clip(r)) for r in rows]).items():
+    for (_key, day), minutes in credit_by_day([Served(str(r["id"]), *clip(r)) for r in around]).items():
         totals[day] = totals.get(day, 0) + minutes
     return max((totals.get(day, 0) for day in days), default=0)
 
 
-def _china_days(start: datetime, end: datetime) -> list[date]:
-    first, last = start.astimezone(CHINA).date(), max(start, end).astimezone(CHINA).date()
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def _clip(row: dict[str, Any]) -> tuple[datetime, datetime]:
-    """Scanned time counts only inside its session, as settlement credited it."""
-    start, end = as_datetime(row["started_at"]), as_datetime(row["ended_at"])
-    if row["starts_at"] is not None:
-        start, end = max(start, as_datetime(row["starts_at"])), min(end, as_datetime(row["ends_at"]))
-    return start, max(start, end)
+async def _around(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The live records of these records' volunteers on the China days they span, in one read."""
+    rows = list(records)
+    if not rows:
+        return {}
+    days = [d for r in rows for d in china_days(as_datetime(r["started_at"]), as_datetime(r["ended_at"]))]
+    return await live_records([r["volunteer"] for r in rows], min(days), max(days))
 
 
 def _detail(

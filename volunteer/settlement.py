@@ -11,12 +11,13 @@ import json
 import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from volunteer.db import as_datetime, as_str_list, as_uuid, write_transaction
 from volunteer.hours import CHINA, Served, credit_by_day, credited_minutes
-from volunteer.tables import LIVE_SQL, RecordSource, ScanMethod, ServiceSession
+from volunteer.served_time import china_days, clip, live_records
+from volunteer.tables import RecordSource, ScanMethod, ServiceSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,38 +194,15 @@ async def _same_days_records(
     """Earlier records on the session's China days, per volunteer: the daily cap counts their minutes."""
     if not volunteers:
         return {}
-    starts, ends = as_datetime(session["starts_at"]), as_datetime(session["ends_at"])
-    day_start = datetime.combine(starts.astimezone(CHINA).date(), datetime.min.time(), CHINA)
-    day_end = datetime.combine(ends.astimezone(CHINA).date(), datetime.min.time(), CHINA) + timedelta(days=1)
-    by_volunteer: dict[str, list[dict[str, Any]]] = {}
-    for start in range(0, len(volunteers), 1000):
-        chunk = volunteers[start : start + 1000]
-        rows = await ServiceSession.raw(
-            "SELECT r.id, r.volunteer, r.started_at, r.ended_at, s.starts_at, s.ends_at "
-            "FROM service_record r LEFT JOIN service_session s ON s.id = r.session "
-            f"WHERE r.volunteer IN ({', '.join(['{}'] * len(chunk))}) "
-            f"AND r.started_at < {{}} AND r.ended_at > {{}} AND r.status IN {LIVE_SQL}",
-            *chunk,
-            day_end.astimezone(UTC),
-            day_start.astimezone(UTC),
-        )
-        for row in rows:
-            by_volunteer.setdefault(str(row["volunteer"]), []).append(row)
-    return by_volunteer
+    days = china_days(as_datetime(session["starts_at"]), as_datetime(session["ends_at"]))
+    return await live_records(volunteers, days[0], days[-1])
 
 
 def _marginal_minutes(earlier: list[dict[str, Any]], start: datetime, end: datetime, cap: int) -> int:
     """What the new interval adds under the daily cap, given what earlier records already credit:
     time already counted is not counted twice, and no China day goes over the cap."""
-    served: list[Served] = [Served(r["id"], *_clip(r)) for r in earlier]
+    served: list[Served] = [Served(r["id"], *clip(r)) for r in earlier]
     before = sum(credit_by_day(served, cap).values())
     new_key: Hashable = "new"
     after = sum(credit_by_day([*served, Served(new_key, start, end)], cap).values())
     return max(0, after - before)
-
-
-def _clip(record: dict[str, Any]) -> tuple[datetime, datetime]:
-    start, end = as_datetime(record["started_at"]), as_datetime(record["ended_at"])
-    if record["starts_at"] is not None:
-        start, end = max(start, as_datetime(record["starts_at"])), min(end, as_datetime(record["ends_at"]))
-    return start, max(start, end)
