@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from errors import VOLUNTEER_NOT_FOUND, VOLUNTEER_NOT_REGISTERED, DomainError
 from volunteer.access import Principal
@@ -68,9 +68,20 @@ async def view_volunteer(actor: Principal, pii: PiiCipher, volunteer_id: uuid.UU
     rows = await Volunteer.raw(_SELECT + "WHERE v.id = {}", volunteer_id)
     if not rows:
         raise DomainError(VOLUNTEER_NOT_FOUND)
-    row = rows[0]
+    sight = await sight_of(actor, volunteer_id, rows[0])
+    if sight is None:
+        raise DomainError(VOLUNTEER_NOT_FOUND)
+    return to_view(rows[0], pii, masked=sight == "masked")
+
+
+async def sight_of(
+    actor: Principal, volunteer_id: uuid.UUID, row: Mapping[str, Any]
+) -> Literal["full", "masked"] | None:
+    """What the actor may see of a volunteer (row: account, region_path, registered_by_org): all of it as
+    the person or an auditor of their region, masked as an admin of an organization they registered with
+    or belong to, else nothing."""
     if as_uuid_or_none(row["account"]) == actor.account_id or actor.covers(Role.auditor, row["region_path"]):
-        return to_view(row, pii, masked=False)
+        return "full"
     org_ids = [g.organization_id for g in actor.grants if g.role is Role.org_admin and g.organization_id]
     if org_ids and (
         as_uuid_or_none(row["registered_by_org"]) in org_ids
@@ -78,8 +89,8 @@ async def view_volunteer(actor: Principal, pii: PiiCipher, volunteer_id: uuid.UU
             (Membership.volunteer == volunteer_id) & Membership.organization.is_in(org_ids)
         )
     ):
-        return to_view(row, pii, masked=True)
-    raise DomainError(VOLUNTEER_NOT_FOUND)
+        return "masked"
+    return None
 
 
 def to_view(row: Mapping[str, Any], pii: PiiCipher, *, masked: bool) -> VolunteerOut:

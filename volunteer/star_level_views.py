@@ -8,15 +8,15 @@ from typing import Any
 
 from errors import VOLUNTEER_NOT_FOUND, DomainError
 from volunteer.access import Principal
-from volunteer.db import as_date, as_uuid, as_uuid_or_none
+from volunteer.db import as_date, as_uuid
 from volunteer.hours import format_hours
 from volunteer.identity import mask_name
-from volunteer.profiles import volunteer_of
+from volunteer.profiles import sight_of, volunteer_of
 from volunteer.record_rules import RecordRules
 from volunteer.regions import region_by_code
 from volunteer.star_levels import PERIOD_FILTER, YEARLY, next_threshold_h, period_of
 from volunteer.star_schemas import PeriodOut, PublicityOut, StarEventOut, StarLevelOut
-from volunteer.tables import Membership, Role, StarLevelEvent, StarLevelEventKind, Volunteer
+from volunteer.tables import StarLevelEvent, StarLevelEventKind, Volunteer
 
 
 async def my_star_level(actor: Principal, rules: RecordRules, today: date) -> StarLevelOut:
@@ -27,22 +27,13 @@ async def my_star_level(actor: Principal, rules: RecordRules, today: date) -> St
 async def volunteer_star_level(
     actor: Principal, volunteer_id: uuid.UUID, rules: RecordRules, today: date
 ) -> StarLevelOut:
-    """The volunteer, the auditors of their region and their organizations' admins (as for the profile)."""
+    """Whoever may see the volunteer's profile (profiles.sight_of), masked or not."""
     rows = await Volunteer.raw(
-        "SELECT v.account, v.registered_by_org, g.path FROM volunteer v JOIN region g ON g.id = v.region "
-        "WHERE v.id = {}",
+        "SELECT v.account, v.registered_by_org, g.path AS region_path FROM volunteer v "
+        "JOIN region g ON g.id = v.region WHERE v.id = {}",
         volunteer_id,
     )
-    if not rows:
-        raise DomainError(VOLUNTEER_NOT_FOUND)
-    row = rows[0]
-    allowed = as_uuid_or_none(row["account"]) == actor.account_id or actor.covers(Role.auditor, row["path"])
-    org_ids = [g.organization_id for g in actor.grants if g.role is Role.org_admin and g.organization_id]
-    if not allowed and org_ids:
-        allowed = as_uuid_or_none(row["registered_by_org"]) in org_ids or await Membership.exists().where(
-            (Membership.volunteer == volunteer_id) & Membership.organization.is_in(org_ids)
-        )
-    if not allowed:
+    if not rows or await sight_of(actor, volunteer_id, rows[0]) is None:
         raise DomainError(VOLUNTEER_NOT_FOUND)
     return await _view(volunteer_id, rules, today)
 
